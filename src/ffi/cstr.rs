@@ -1,0 +1,60 @@
+//! Small helpers between C strings / libc memory and Rust.
+
+use std::ffi::{CStr, c_char, c_void};
+
+/// Borrows a C string as UTF-8; `None` for NULL or invalid UTF-8.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn opt_str<'a>(p: *const c_char) -> Option<&'a str> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and NUL-terminated per the caller's contract.
+    unsafe { CStr::from_ptr(p) }.to_str().ok()
+}
+
+/// Copies `s` into a new libc-allocated NUL-terminated string (NULL on OOM).
+/// Interior NUL bytes end the string, as C would read it.
+pub(crate) fn strdup(s: &str) -> *mut c_char {
+    let bytes = s.as_bytes();
+    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    // SAFETY: malloc of len + 1 bytes, then exactly len bytes copied and a NUL written.
+    unsafe {
+        let p = libc::malloc(len + 1) as *mut u8;
+        if p.is_null() {
+            return std::ptr::null_mut();
+        }
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, len);
+        *p.add(len) = 0;
+        p as *mut c_char
+    }
+}
+
+/// Frees a libc-allocated string after overwriting it with zeros (for secrets).
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string allocated with libc `malloc`.
+pub(crate) unsafe fn free_sensitive(p: *mut c_char) {
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: p is a valid NUL-terminated malloc'd string per the contract.
+    unsafe {
+        let len = libc::strlen(p);
+        // volatile writes so the zeroing is not optimised away before free
+        for i in 0..len {
+            std::ptr::write_volatile(p.add(i), 0);
+        }
+        libc::free(p as *mut c_void);
+    }
+}
+
+/// Frees a libc-allocated pointer (NULL is fine).
+///
+/// # Safety
+/// `p` is NULL or was allocated with libc `malloc` and not freed yet.
+pub(crate) unsafe fn free<T>(p: *mut T) {
+    // SAFETY: per the contract.
+    unsafe { libc::free(p as *mut c_void) }
+}

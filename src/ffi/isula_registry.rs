@@ -1,0 +1,106 @@
+//! `isula_registry.h`: what iSulad never had: reading the progress map
+//! from C.
+
+use std::ffi::{c_char, c_int};
+
+use super::cstr::{free, strdup};
+use super::guard;
+use super::progress::progress_status_map;
+
+/// One entry of a progress map.
+#[repr(C)]
+pub struct isula_registry_progress_entry {
+    /// The key (a blob digest), malloc'd.
+    pub key: *mut c_char,
+    pub dlnow: i64,
+    pub dltotal: i64,
+}
+
+/// Copies every entry of `map`, in key (strcmp) order, into a new array:
+/// `*entries` (NULL when empty) of `*len` entries, freed with
+/// `isula_registry_progress_entries_free`. 0 on success, -1 on NULL
+/// arguments or out of memory. May be called while holding
+/// `progress_status_map_lock`.
+///
+/// # Safety
+/// `map` is NULL or from `progress_status_map_new`; `entries` and `len`
+/// are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_progress_entries(
+    map: *mut progress_status_map,
+    entries: *mut *mut isula_registry_progress_entry,
+    len: *mut usize,
+) -> c_int {
+    guard("isula_registry_progress_entries", -1, || {
+        // SAFETY: per the contract.
+        let (Some(m), Some(out), Some(out_len)) = (
+            unsafe { map.as_ref() },
+            unsafe { entries.as_mut() },
+            unsafe { len.as_mut() },
+        ) else {
+            return -1;
+        };
+        *out = std::ptr::null_mut();
+        *out_len = 0;
+        let snapshot = m.inner.snapshot();
+        if snapshot.is_empty() {
+            return 0;
+        }
+        let size = std::mem::size_of::<isula_registry_progress_entry>();
+        // SAFETY: calloc of snapshot.len() zeroed entries, checked for NULL.
+        let array =
+            unsafe { libc::calloc(snapshot.len(), size) } as *mut isula_registry_progress_entry;
+        if array.is_null() {
+            return -1;
+        }
+        for (i, (key, p)) in snapshot.iter().enumerate() {
+            let key = strdup(key);
+            if key.is_null() {
+                // SAFETY: the first i entries were filled by this loop.
+                unsafe { free_entries(array, i) };
+                return -1;
+            }
+            // SAFETY: i < snapshot.len(), within the allocation.
+            unsafe {
+                array.add(i).write(isula_registry_progress_entry {
+                    key,
+                    dlnow: p.dlnow,
+                    dltotal: p.dltotal,
+                })
+            };
+        }
+        *out = array;
+        *out_len = snapshot.len();
+        0
+    })
+}
+
+/// Frees what `isula_registry_progress_entries` returned (NULL is fine).
+///
+/// # Safety
+/// `entries`/`len` are exactly what `isula_registry_progress_entries` gave.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_progress_entries_free(
+    entries: *mut isula_registry_progress_entry,
+    len: usize,
+) {
+    guard("isula_registry_progress_entries_free", (), || {
+        // SAFETY: per the contract.
+        unsafe { free_entries(entries, len) }
+    })
+}
+
+/// # Safety
+/// `entries` is NULL or a libc array whose first `len` keys are libc strings.
+unsafe fn free_entries(entries: *mut isula_registry_progress_entry, len: usize) {
+    if entries.is_null() {
+        return;
+    }
+    // SAFETY: per the contract.
+    unsafe {
+        for i in 0..len {
+            free((*entries.add(i)).key);
+        }
+        free(entries);
+    }
+}

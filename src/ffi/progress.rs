@@ -1,0 +1,116 @@
+//! `progress.h`: the progress status map of the embedded host
+//! (`{dlnow, dltotal}` per blob digest), with iSulad's function names,
+//! including its spelling `progress_status_map_udpate`.
+//!
+//! The map is opaque here (iSulad's daemon walks its own rb-tree layout;
+//! with the daemon, its own progress.c is used). C reads every entry with
+//! `isula_registry_progress_entries` (isula_registry.h).
+
+use std::ffi::c_char;
+
+use super::cstr::opt_str;
+use super::guard;
+use crate::progress_map::ProgressStatusMap;
+
+/// Opaque, thread-safe map from key to `progress`.
+pub struct progress_status_map {
+    pub(crate) inner: ProgressStatusMap,
+}
+
+/// Bytes of one transfer, as libcurl counts them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct progress {
+    pub dlnow: i64,
+    pub dltotal: i64,
+}
+
+const _: () = assert!(std::mem::size_of::<progress>() == 16);
+
+/// A new empty map; free it with `progress_status_map_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn progress_status_map_new() -> *mut progress_status_map {
+    guard("progress_status_map_new", std::ptr::null_mut(), || {
+        Box::into_raw(Box::new(progress_status_map {
+            inner: ProgressStatusMap::new(),
+        }))
+    })
+}
+
+/// Inserts or overwrites `key` (copied). False on NULL arguments.
+///
+/// # Safety
+/// `map` is NULL or from `progress_status_map_new`; `key` NULL or a C string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn progress_status_map_udpate(
+    map: *mut progress_status_map,
+    key: *mut c_char,
+    current: i64,
+    total: i64,
+) -> bool {
+    guard("progress_status_map_udpate", false, || {
+        // SAFETY: per the contract.
+        let (Some(m), Some(key)) = (unsafe { map.as_ref() }, unsafe { opt_str(key) }) else {
+            return false;
+        };
+        m.inner.update(key, current, total);
+        true
+    })
+}
+
+/// Number of entries (0 for NULL).
+///
+/// # Safety
+/// `map` is NULL or from `progress_status_map_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn progress_status_map_size(map: *mut progress_status_map) -> usize {
+    guard("progress_status_map_size", 0, || {
+        // SAFETY: per the contract.
+        unsafe { map.as_ref() }.map_or(0, |m| m.inner.len())
+    })
+}
+
+/// Holds the map for the calling thread: other threads' updates wait until
+/// `progress_status_map_unlock`. False for NULL.
+///
+/// # Safety
+/// `map` is NULL or from `progress_status_map_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn progress_status_map_lock(map: *mut progress_status_map) -> bool {
+    guard("progress_status_map_lock", false, || {
+        // SAFETY: per the contract.
+        let Some(m) = (unsafe { map.as_ref() }) else {
+            return false;
+        };
+        m.inner.lock();
+        true
+    })
+}
+
+/// Releases what `progress_status_map_lock` took.
+///
+/// # Safety
+/// `map` is NULL or from `progress_status_map_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn progress_status_map_unlock(map: *mut progress_status_map) {
+    guard("progress_status_map_unlock", (), || {
+        // SAFETY: per the contract.
+        if let Some(m) = unsafe { map.as_ref() } {
+            m.inner.unlock();
+        }
+    })
+}
+
+/// Frees the map and its entries (NULL is fine).
+///
+/// # Safety
+/// `map` is NULL or from `progress_status_map_new`, unused afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn progress_status_map_free(map: *mut progress_status_map) {
+    guard("progress_status_map_free", (), || {
+        if !map.is_null() {
+            // SAFETY: allocated by Box in progress_status_map_new.
+            drop(unsafe { Box::from_raw(map) });
+        }
+    })
+}

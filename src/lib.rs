@@ -1,0 +1,13 @@
+//! isula-registry: iSulad's registry module and `http_request()` in Rust.
+//!
+//! Layers, top to bottom (see shared/design.md):
+//! - [`ffi`]: the C ABI. The only place with `unsafe`; every `extern "C"`
+//!   function runs inside a panic guard.
+//! - [`transport`]: HTTP over the system libcurl.
+//! - [`progress_map`]: the thread-safe `{dlnow, dltotal}` map keyed by digest.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod ffi;
+pub mod progress_map;
+pub mod transport;
