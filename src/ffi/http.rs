@@ -450,10 +450,10 @@ unsafe fn request(url: &str, o: &http_get_options) -> Result<u32, transport::Tra
 
     let mut headers = Vec::new();
     // SAFETY (all opt_str below): fields are NULL or C strings per the contract.
-    if flag(WITH_HEADER_AUTH) {
-        if let Some(auth) = unsafe { opt_str(o.authorization) } {
-            headers.push(format!("Authorization: {auth}"));
-        }
+    if flag(WITH_HEADER_AUTH)
+        && let Some(auth) = unsafe { opt_str(o.authorization) }
+    {
+        headers.push(format!("Authorization: {auth}"));
     }
     if flag(WITH_HEADER_JSON) {
         headers.push("Content-Type: application/json".to_string());
@@ -469,10 +469,10 @@ unsafe fn request(url: &str, o: &http_get_options) -> Result<u32, transport::Tra
             i += 1;
         }
     }
-    if flag(WITH_HEADER_ACCEPT) {
-        if let Some(accept) = unsafe { opt_str(o.accepts) } {
-            headers.push(format!("Accept: {accept}"));
-        }
+    if flag(WITH_HEADER_ACCEPT)
+        && let Some(accept) = unsafe { opt_str(o.accepts) }
+    {
+        headers.push(format!("Accept: {accept}"));
     }
     let body = if o.input.is_null() {
         None
