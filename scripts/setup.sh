@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config cmake git curl ca-certificates openssl python3
-  libcurl4-openssl-dev libssl-dev
+  libcurl4-openssl-dev libssl-dev libzstd-dev
   nginx docker-registry skopeo umoci valgrind tmux iproute2
 )
 
@@ -26,5 +26,5 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" rm -f /usr/sbin/policy-rc.d
 fi
 
-command -v cargo >/dev/null || { echo "setup: cargo (Rust >= 1.85) is required: see https://rustup.rs" >&2; exit 1; }
+command -v cargo >/dev/null || { echo "setup: cargo (Rust >= 1.89) is required: see https://rustup.rs" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy

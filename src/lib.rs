@@ -4,10 +4,16 @@
 //! - [`ffi`]: the C ABI. The only place with `unsafe`; every `extern "C"`
 //!   function runs inside a panic guard.
 //! - [`transport`]: HTTP over the system libcurl.
+//! - [`distribution`]: references, auth challenges (the registry protocol).
+//! - [`auths`]: credentials stored by login (auths.json, iSulad's format).
 //! - [`progress_map`]: the thread-safe `{dlnow, dltotal}` map keyed by digest.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod auths;
+pub mod digest;
+pub mod distribution;
 pub mod ffi;
 pub mod progress_map;
+pub mod store;
 pub mod transport;
