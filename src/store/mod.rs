@@ -1,0 +1,4 @@
+//! Where pulled images go. The embedded host stores them as an OCI image
+//! layout ([`oci_layout`]); the isulad host hands them to the daemon.
+
+pub mod oci_layout;

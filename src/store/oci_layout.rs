@@ -1,0 +1,299 @@
+//! An OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/<hex>`)
+//! that skopeo, umoci and podman read. Each pulled image is an `index.json`
+//! entry annotated `org.opencontainers.image.ref.name`.
+//!
+//! Blobs arrive in `<root>/.ingest/` and are renamed into `blobs/` only
+//! once verified, so a failed pull leaves nothing half-written behind.
+//! `index.json` is rewritten atomically under a file lock, so concurrent
+//! pulls (threads or processes) do not lose each other's entries.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+
+use crate::digest::sha256_of;
+
+/// The annotation that names an image in `index.json`.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// A content descriptor as `index.json` stores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Descriptor {
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+}
+
+/// An OCI image layout rooted at a directory.
+#[derive(Clone, Debug)]
+pub struct OciLayout {
+    root: PathBuf,
+}
+
+static INGEST_SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn hex_of(digest: &str) -> io::Result<&str> {
+    digest
+        .strip_prefix("sha256:")
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid digest {digest}"),
+            )
+        })
+}
+
+impl OciLayout {
+    /// Opens the layout at `root`, creating an empty one if needed.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<OciLayout> {
+        let layout = OciLayout { root: root.into() };
+        fs::create_dir_all(layout.root.join("blobs/sha256"))?;
+        fs::create_dir_all(layout.root.join(".ingest"))?;
+        let marker = layout.root.join("oci-layout");
+        if !marker.exists() {
+            write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        }
+        let index = layout.root.join("index.json");
+        if !index.exists() {
+            let _lock = layout.lock()?;
+            if !index.exists() {
+                write_atomic(&index, br#"{"schemaVersion":2,"manifests":[]}"#)?;
+            }
+        }
+        Ok(layout)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where a blob with this digest lives (whether or not it exists).
+    pub fn blob_path(&self, digest: &str) -> io::Result<PathBuf> {
+        Ok(self.root.join("blobs/sha256").join(hex_of(digest)?))
+    }
+
+    pub fn has_blob(&self, digest: &str) -> bool {
+        self.blob_path(digest).map(|p| p.is_file()).unwrap_or(false)
+    }
+
+    /// A new temporary file for an incoming blob, and its path.
+    pub fn ingest(&self) -> io::Result<(File, PathBuf)> {
+        let name = format!(
+            "{}-{}",
+            std::process::id(),
+            INGEST_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = self.root.join(".ingest").join(name);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok((file, path))
+    }
+
+    /// Moves a verified ingest file to its place in `blobs/`.
+    pub fn commit_blob(&self, ingest: &Path, digest: &str) -> io::Result<PathBuf> {
+        let target = self.blob_path(digest)?;
+        fs::rename(ingest, &target)?;
+        Ok(target)
+    }
+
+    /// Stores small content (a manifest, a config) under its sha256.
+    pub fn put_blob(&self, data: &[u8]) -> io::Result<String> {
+        let digest = sha256_of(data);
+        if !self.has_blob(&digest) {
+            let (mut file, path) = self.ingest()?;
+            let written = file.write_all(data).and_then(|()| file.sync_all());
+            if let Err(e) = written {
+                let _ = fs::remove_file(&path);
+                return Err(e);
+            }
+            self.commit_blob(&path, &digest)?;
+        }
+        Ok(digest)
+    }
+
+    pub fn read_blob(&self, digest: &str) -> io::Result<Vec<u8>> {
+        fs::read(self.blob_path(digest)?)
+    }
+
+    /// Names `manifest` as `name` in `index.json`, replacing what had the
+    /// name before.
+    pub fn tag(&self, name: &str, manifest: &Descriptor) -> io::Result<()> {
+        let _lock = self.lock()?;
+        let mut index = self.read_index()?;
+        let entries = index_entries(&mut index)?;
+        entries.retain(|e| e["annotations"][REF_NAME].as_str() != Some(name));
+        entries.push(json!({
+            "mediaType": manifest.media_type,
+            "digest": manifest.digest,
+            "size": manifest.size,
+            "annotations": { REF_NAME: name },
+        }));
+        let text = serde_json::to_vec(&index).map_err(io::Error::other)?;
+        write_atomic(&self.root.join("index.json"), &text)
+    }
+
+    /// The manifest named `name`, if any.
+    pub fn find(&self, name: &str) -> io::Result<Option<Descriptor>> {
+        let mut index = self.read_index()?;
+        let found = index_entries(&mut index)?
+            .iter()
+            .find(|e| e["annotations"][REF_NAME].as_str() == Some(name))
+            .map(|e| Descriptor {
+                media_type: e["mediaType"].as_str().unwrap_or_default().to_string(),
+                digest: e["digest"].as_str().unwrap_or_default().to_string(),
+                size: e["size"].as_u64().unwrap_or(0),
+            });
+        Ok(found)
+    }
+
+    fn read_index(&self) -> io::Result<Value> {
+        let path = self.root.join("index.json");
+        let text = fs::read(&path)?;
+        serde_json::from_slice(&text).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is not valid JSON ({e}); fix or remove it",
+                    path.display()
+                ),
+            )
+        })
+    }
+
+    /// Serialises writers of `index.json` across threads and processes.
+    fn lock(&self) -> io::Result<File> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root.join(".ingest/index.lock"))?;
+        file.lock()?;
+        Ok(file)
+    }
+}
+
+fn index_entries(index: &mut Value) -> io::Result<&mut Vec<Value>> {
+    if index.get("manifests").is_none() {
+        index["manifests"] = json!([]);
+    }
+    index["manifests"].as_array_mut().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "index.json: manifests is not an array",
+        )
+    })
+}
+
+/// Writes `data` to a temporary sibling, syncs it and renames it over `path`.
+fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "tmp-{}-{}",
+        std::process::id(),
+        INGEST_SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_root(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("isula-oci-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn blobs_and_tags_round_trip() {
+        let root = temp_root("roundtrip");
+        let layout = OciLayout::open(&root).unwrap();
+        assert_eq!(
+            fs::read_to_string(root.join("oci-layout")).unwrap(),
+            r#"{"imageLayoutVersion":"1.0.0"}"#
+        );
+        let digest = layout.put_blob(b"{}").unwrap();
+        assert_eq!(digest, sha256_of(b"{}"));
+        assert_eq!(layout.read_blob(&digest).unwrap(), b"{}");
+        let desc = Descriptor {
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            digest,
+            size: 2,
+        };
+        layout.tag("a:1", &desc).unwrap();
+        layout.tag("b:1", &desc).unwrap();
+        layout.tag("a:1", &desc).unwrap();
+        let index: Value =
+            serde_json::from_slice(&fs::read(root.join("index.json")).unwrap()).unwrap();
+        let names: Vec<_> = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["annotations"][REF_NAME].clone())
+            .collect();
+        assert_eq!(
+            names,
+            [json!("b:1"), json!("a:1")],
+            "a re-tag replaces the old entry"
+        );
+        assert_eq!(layout.find("a:1").unwrap(), Some(desc));
+        assert_eq!(layout.find("c:1").unwrap(), None);
+        let leftovers: Vec<_> = fs::read_dir(root.join(".ingest"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, ["index.lock"], "no temp files left");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn concurrent_tags_are_all_kept() {
+        let root = temp_root("concurrent");
+        let layout = OciLayout::open(&root).unwrap();
+        let digest = layout.put_blob(b"m").unwrap();
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let (layout, digest) = (layout.clone(), digest.clone());
+                s.spawn(move || {
+                    let d = Descriptor {
+                        media_type: "x".into(),
+                        digest,
+                        size: 1,
+                    };
+                    layout.tag(&format!("img:{i}"), &d).unwrap();
+                });
+            }
+        });
+        for i in 0..8 {
+            assert!(
+                layout.find(&format!("img:{i}")).unwrap().is_some(),
+                "img:{i} lost"
+            );
+        }
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn invalid_digest_is_refused() {
+        let root = temp_root("invalid");
+        let layout = OciLayout::open(&root).unwrap();
+        assert!(layout.blob_path("sha256:../../etc").is_err());
+        assert!(layout.blob_path("md5:abc").is_err());
+        fs::remove_dir_all(&root).unwrap();
+    }
+}
