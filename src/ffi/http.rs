@@ -22,7 +22,10 @@ use std::path::Path;
 use super::buffer::{Buffer, append_bytes};
 use super::cstr::{free, free_sensitive, opt_str, strdup};
 use super::guard;
-use crate::transport::{self, Request, Sink, Tls, Transfer};
+use crate::transport::{self, CURLE_WRITE_ERROR, Request, Sink, Tls, Transfer};
+
+/// libcurl's code for an argument it cannot use.
+const CURLE_BAD_FUNCTION_ARGUMENT: u32 = 43;
 
 pub use rust_view::http_get_options;
 
@@ -446,7 +449,8 @@ pub unsafe extern "C" fn authz_http_request(
 unsafe fn request(url: &str, o: &http_get_options) -> Result<u32, transport::TransferError> {
     use rust_view::*;
     let flag = |bit: u8| o.flags & bit != 0;
-    let bad = |message: String| transport::TransferError { code: 3, message };
+    // Failures before any transfer get the CURLcode closest in meaning.
+    let bad = |code: u32, message: String| transport::TransferError { code, message };
 
     let mut headers = Vec::new();
     // SAFETY (all opt_str below): fields are NULL or C strings per the contract.
@@ -510,14 +514,27 @@ unsafe fn request(url: &str, o: &http_get_options) -> Result<u32, transport::Tra
             with_head,
         }),
         HTTP_REQUEST_FILE => {
-            let target = unsafe { opt_str(o.output as *const c_char) }
-                .ok_or_else(|| bad("output file path is not valid UTF-8".into()))?;
-            let (file, size) = open_output(Path::new(target), o.resume)
-                .map_err(|e| bad(format!("failed to open output file {target}: {e}")))?;
+            let target = unsafe { opt_str(o.output as *const c_char) }.ok_or_else(|| {
+                bad(
+                    CURLE_WRITE_ERROR,
+                    "output file path is not valid UTF-8".into(),
+                )
+            })?;
+            let (file, size) = open_output(Path::new(target), o.resume).map_err(|e| {
+                bad(
+                    CURLE_WRITE_ERROR,
+                    format!("failed to open output file {target}: {e}"),
+                )
+            })?;
             req.resume_from = size;
             Box::new(FileSink { file, with_head })
         }
-        other => return Err(bad(format!("unknown outputtype {other}"))),
+        other => {
+            return Err(bad(
+                CURLE_BAD_FUNCTION_ARGUMENT,
+                format!("unknown outputtype {other}"),
+            ));
+        }
     };
 
     let mut callback = progress_callback(o);
