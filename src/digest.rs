@@ -3,6 +3,8 @@
 //! decompressed (gzip, zstd or none) into a second hash (the diff_id).
 //! Nothing is read back from disk to be verified.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 use std::io::{self, Write};
 

@@ -1,7 +1,8 @@
 //! isula-registry: iSulad's registry module and `http_request()` in Rust.
 //!
 //! Layers, top to bottom (see shared/design.md):
-//! - [`ffi`]: the C ABI. The only place with `unsafe`; every `extern "C"`
+//! - [`ffi`]: the C ABI. The only place with `unsafe` (the other modules
+//!   `forbid` it); every `extern "C"`
 //!   function runs inside a panic guard.
 //! - [`transport`]: HTTP over the system libcurl.
 //! - [`distribution`]: references, auth challenges (the registry protocol).

@@ -7,6 +7,8 @@
 //! and the holder itself can still read (so `lock; read all; unlock` works
 //! from C without deadlocking).
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, ThreadId};

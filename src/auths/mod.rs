@@ -11,6 +11,8 @@
 //! auths files are written atomically (temporary file, fsync, rename).
 //! Like iSulad there is no lock around the read-modify-write of auths.json.
 
+#![forbid(unsafe_code)]
+
 mod aes;
 mod fsutil;
 mod json;

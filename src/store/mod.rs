@@ -1,4 +1,6 @@
 //! Where pulled images go. The embedded host stores them as an OCI image
 //! layout ([`oci_layout`]); the isulad host hands them to the daemon.
 
+#![forbid(unsafe_code)]
+
 pub mod oci_layout;

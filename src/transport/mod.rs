@@ -6,6 +6,8 @@
 //! `Authorization` headers are not sent to another host (libcurl drops
 //! them on a cross-host redirect), unlike iSulad's manual re-issue.
 
+#![forbid(unsafe_code)]
+
 use std::io;
 use std::path::Path;
 use std::time::Duration;
