@@ -19,24 +19,6 @@
 #include "common/http_util.h"
 #include "common/util.h"
 
-/* GET url into a fresh Buffer; the caller owns *out */
-static int get_to_buffer(const char *url, struct http_get_options *o, long *code, Buffer **out)
-{
-    int ret;
-
-    *out = buffer_alloc(64);
-    if (*out == NULL) {
-        return -2;
-    }
-    o->outputtype = HTTP_REQUEST_STRBUF;
-    o->output = *out;
-    ret = http_request(url, o, code, 0);
-    if (ret != 0) {
-        ctest_dump_result(url, ret, *code, o);
-    }
-    return ret;
-}
-
 /* NULL url / options return -1 and never crash */
 static void null_arguments(void)
 {
@@ -77,7 +59,7 @@ static void body_to_buffer(void)
     long code = 0;
 
     o->with_body = 1;
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
     CHECK_INT(code, 200);
     if (b != NULL) {
         CHECK_STR(b->contents, g_hello);
@@ -138,7 +120,7 @@ static void head_and_body_to_buffer(void)
 
     o->with_head = 1;
     o->with_body = 1;
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
     CHECK_INT(code, 200);
     REQUIRE(b != NULL && b->contents != NULL);
     CHECK_MSG(strncmp(b->contents, "HTTP/1.1 200", 12) == 0, "head does not start with HTTP/1.1 200: \"%.40s\"",
@@ -166,7 +148,7 @@ static void head_only(void)
 
     o->with_head = 1;
     o->with_body = 0;
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
     CHECK_INT(code, 200);
     REQUIRE(b != NULL && b->contents != NULL);
     n = strlen(b->contents);
@@ -226,7 +208,7 @@ static void post_json(void)
     o->with_header_json = 1;
     o->input = body;
     o->input_len = strlen(body);
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
     CHECK_INT(code, 200);
     if (b != NULL) {
         CHECK_STR(b->contents, "ok\n");
@@ -255,7 +237,7 @@ static void put_method_then_get(void)
     o->method = method;
     o->input = content;
     o->input_len = strlen(content);
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
     CHECK_MSG(code == 201 || code == 204, "PUT response_code %ld, expected 201/204", code);
     CHECK_MSG(ctest_file_equals(disk, content, strlen(content)), "uploaded file differs");
     buffer_free(b);
@@ -266,7 +248,7 @@ static void put_method_then_get(void)
     o->with_body = 1;
     b = NULL;
     code = 0;
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
     CHECK_INT(code, 200);
     if (b != NULL) {
         CHECK_STR(b->contents, content);
@@ -290,7 +272,7 @@ static void custom_headers(void)
 
     o->with_body = 1;
     o->custom_headers = ctest_str_array("X-Test: custom-value-42", "Accept: text/x-custom", NULL);
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
     CHECK_INT(code, 200);
     if (b != NULL) {
         CHECK_CONTAINS(b->contents, "x-test=custom-value-42\n");
@@ -317,7 +299,7 @@ static void auth_accept_json_headers(void)
     o->with_header_accept = 1;
     o->accepts = ctest_strdup("application/vnd.docker.distribution.manifest.v2+json");
     o->with_header_json = 1;
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
     CHECK_INT(code, 200);
     if (b != NULL) {
         CHECK_CONTAINS(b->contents, "authorization=Bearer token-abc.def\n");
@@ -332,7 +314,7 @@ static void auth_accept_json_headers(void)
     o->authorization = ctest_strdup("Bearer must-not-be-sent");
     o->accepts = ctest_strdup("application/must-not-be-sent");
     b = NULL;
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
     CHECK_INT(code, 200);
     if (b != NULL) {
         CHECK_CONTAINS(b->contents, "authorization=\n");
@@ -354,7 +336,7 @@ static void status_404(void)
     long code = 0;
 
     o->with_body = 1;
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
     CHECK_INT(code, 404);
     if (b != NULL) {
         CHECK_STR(b->contents, "not found\n");
@@ -373,7 +355,7 @@ static void unix_socket(void)
 
     o->with_body = 1;
     o->unix_socket_path = ctest_strdup(ctest_env_req("UNIX_SOCK"));
-    CHECK_INT(get_to_buffer("http://localhost/static/hello.txt", o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer("http://localhost/static/hello.txt", o, &code, &b), 0);
     CHECK_INT(code, 200);
     if (b != NULL) {
         CHECK_STR(b->contents, g_hello);
@@ -387,16 +369,9 @@ static void redirect_to_buffer(void)
 {
     struct http_get_options *o = ctest_new_options();
     char *url = ctest_http_url("/redirect");
-    Buffer *b = NULL;
-    long code = 0;
 
     o->with_body = 1;
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
-    CHECK_INT(code, 200);
-    if (b != NULL) {
-        CHECK_STR(b->contents, g_hello);
-    }
-    buffer_free(b);
+    ctest_check_hello(url, o);
     free_http_get_options(o);
     free(url);
 }
@@ -463,7 +438,7 @@ static void registry_v2_head(void)
     o->with_head = 1;
     o->with_body = 1;
     o->timeout = true;
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
     CHECK_INT(code, 200);
     if (b != NULL) {
         CHECK_MSG(strncmp(b->contents, "HTTP/1.1 200", 12) == 0, "head does not start with HTTP/1.1 200");
@@ -481,17 +456,10 @@ static void timeout_option(void)
 {
     struct http_get_options *o = ctest_new_options();
     char *url = ctest_http_url("/static/hello.txt");
-    Buffer *b = NULL;
-    long code = 0;
 
     o->with_body = 1;
     o->timeout = true;
-    CHECK_INT(get_to_buffer(url, o, &code, &b), 0);
-    CHECK_INT(code, 200);
-    if (b != NULL) {
-        CHECK_STR(b->contents, g_hello);
-    }
-    buffer_free(b);
+    ctest_check_hello(url, o);
     free_http_get_options(o);
     free(url);
 }

@@ -20,36 +20,19 @@
 /* GET hello.txt at url with o; *b gets the body */
 static int fetch(const char *url, struct http_get_options *o, long *code, Buffer **b)
 {
-    int ret;
-
-    *b = buffer_alloc(64);
-    if (*b == NULL) {
-        return -2;
-    }
     o->with_body = 1;
-    o->outputtype = HTTP_REQUEST_STRBUF;
-    o->output = *b;
-    ret = http_request(url, o, code, 0);
-    ctest_dump_result(url, ret, *code, o);
-    return ret;
+    return ctest_get_to_buffer(url, o, code, b);
 }
 
 static void verify_with_right_ca(void)
 {
     struct http_get_options *o = ctest_new_options();
     char *url = ctest_https_url("/static/hello.txt");
-    Buffer *b = NULL;
-    long code = 0;
 
     o->ssl_verify_peer = true;
     o->ssl_verify_host = true;
     o->ca_file = ctest_cert("ca.crt");
-    CHECK_INT(fetch(url, o, &code, &b), 0);
-    CHECK_INT(code, 200);
-    if (b != NULL) {
-        CHECK_STR(b->contents, g_hello);
-    }
-    buffer_free(b);
+    ctest_check_hello(url, o);
     free_http_get_options(o);
     free(url);
 }
@@ -139,20 +122,13 @@ static void mtls_with_client_cert_ok(void)
 {
     struct http_get_options *o = ctest_new_options();
     char *url = ctest_mtls_url("/static/hello.txt");
-    Buffer *b = NULL;
-    long code = 0;
 
     o->ssl_verify_peer = true;
     o->ssl_verify_host = true;
     o->ca_file = ctest_cert("ca.crt");
     o->cert_file = ctest_cert("client.cert");
     o->key_file = ctest_cert("client.key");
-    CHECK_INT(fetch(url, o, &code, &b), 0);
-    CHECK_INT(code, 200);
-    if (b != NULL) {
-        CHECK_STR(b->contents, g_hello);
-    }
-    buffer_free(b);
+    ctest_check_hello(url, o);
     free_http_get_options(o);
     free(url);
 }

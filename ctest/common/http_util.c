@@ -10,6 +10,7 @@
 
 #include "env.h"
 #include "util.h"
+#include "check.h"
 
 char *g_hello;
 size_t g_hello_len;
@@ -108,4 +109,35 @@ void ctest_dump_result(const char *what, int ret, long code, const struct http_g
 {
     printf("    %s: ret=%d response_code=%ld errcode=%d errmsg=%s\n", what, ret, code,
            o != NULL ? o->errcode : -1, (o != NULL && o->errmsg != NULL) ? o->errmsg : "(null)");
+}
+
+int ctest_get_to_buffer(const char *url, struct http_get_options *o, long *code, Buffer **out)
+{
+    int ret;
+
+    *out = buffer_alloc(64);
+    if (*out == NULL) {
+        return -2;
+    }
+    o->outputtype = HTTP_REQUEST_STRBUF;
+    o->output = *out;
+    ret = http_request(url, o, code, 0);
+    if (ret != 0) {
+        ctest_dump_result(url, ret, *code, o);
+    }
+    return ret;
+}
+
+void ctest_check_hello(const char *url, struct http_get_options *o)
+{
+    Buffer *b = NULL;
+    long code = 0;
+
+    o->with_body = 1;
+    CHECK_INT(ctest_get_to_buffer(url, o, &code, &b), 0);
+    CHECK_INT(code, 200);
+    if (b != NULL) {
+        CHECK_STR(b->contents, g_hello);
+    }
+    buffer_free(b);
 }

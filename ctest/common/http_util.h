@@ -36,4 +36,10 @@ int ctest_file_equals(const char *path, const char *expected, size_t expected_le
 /* Print the interesting fields after a failed request. */
 void ctest_dump_result(const char *what, int ret, long code, const struct http_get_options *o);
 
+/* GET url into a fresh Buffer (*out; the caller frees it); prints the outcome on failure */
+int ctest_get_to_buffer(const char *url, struct http_get_options *o, long *code, Buffer **out);
+
+/* GET url (with_body set) and check: success, HTTP 200, body equal to hello.txt */
+void ctest_check_hello(const char *url, struct http_get_options *o);
+
 #endif
