@@ -118,6 +118,9 @@ pub struct LayerDigester<W: Write> {
     out: W,
     blob: Sha256Writer,
     decoder: Decoder,
+    /// The first decompression error: decoding stops, but the bytes are
+    /// still written and hashed, so a bad blob is told by its digest.
+    decode_error: Option<io::Error>,
 }
 
 /// The two digests of a layer.
@@ -140,6 +143,7 @@ impl<W: Write> LayerDigester<W> {
             out,
             blob: Sha256Writer::new(),
             decoder,
+            decode_error: None,
         })
     }
 
@@ -177,17 +181,32 @@ impl<W: Write> LayerDigester<W> {
         }
     }
 
-    /// Ends the stream: both digests, or an error if the compressed stream
-    /// is truncated or corrupt. Returns the output too (to sync or close).
-    pub fn finish(mut self) -> io::Result<(LayerDigests, W)> {
-        if let Decoder::Undecided(head) = &mut self.decoder {
-            let head = std::mem::take(head);
-            self.decoder = Self::decoder_for(Compression::sniff(&head))?;
-            self.decode(&head)?;
-        }
+    /// Ends the stream. The blob digest is always known; the diff digest
+    /// is an error when the compressed stream is truncated or corrupt.
+    pub fn finish(mut self) -> io::Result<Finished<W>> {
         self.out.flush()?;
-        let diff = match self.decoder {
-            Decoder::Undecided(_) => unreachable!("decided above"),
+        let blob = self.blob.finish();
+        let diff = match self.decode_error.take() {
+            Some(e) => Err(e),
+            None => Self::finish_decoder(self.decoder),
+        };
+        Ok(Finished {
+            blob,
+            diff,
+            out: self.out,
+        })
+    }
+
+    fn finish_decoder(decoder: Decoder) -> io::Result<Digested> {
+        let diff = match decoder {
+            Decoder::Undecided(head) => {
+                // fewer bytes than a magic number: decide on what there is
+                let mut d = Self::decoder_for(Compression::sniff(&head))?;
+                if let Decoder::None(w) = &mut d {
+                    w.write_all(&head)?;
+                }
+                return Self::finish_decoder(d);
+            }
             Decoder::None(w) => w,
             Decoder::Gzip(mut d) => {
                 d.try_finish().map_err(|e| corrupt("gzip", e))?;
@@ -200,13 +219,27 @@ impl<W: Write> LayerDigester<W> {
                 d.into_inner()
             }
         };
-        Ok((
-            LayerDigests {
-                blob: self.blob.finish(),
-                diff: diff.finish(),
-            },
-            self.out,
-        ))
+        Ok(diff.finish())
+    }
+}
+
+/// What [`LayerDigester::finish`] gives.
+pub struct Finished<W> {
+    pub blob: Digested,
+    pub diff: io::Result<Digested>,
+    pub out: W,
+}
+
+impl<W> Finished<W> {
+    /// Both digests, or the decompression error.
+    pub fn digests(&self) -> io::Result<LayerDigests> {
+        match &self.diff {
+            Ok(diff) => Ok(LayerDigests {
+                blob: self.blob.clone(),
+                diff: diff.clone(),
+            }),
+            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        }
     }
 }
 
@@ -221,7 +254,11 @@ impl<W: Write> Write for LayerDigester<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.out.write_all(data)?;
         self.blob.write_all(data)?;
-        self.decode(data)?;
+        if self.decode_error.is_none()
+            && let Err(e) = self.decode(data)
+        {
+            self.decode_error = Some(e);
+        }
         Ok(data.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -256,7 +293,8 @@ mod tests {
         for piece in blob.chunks(chunk) {
             d.write_all(piece)?;
         }
-        d.finish()
+        let f = d.finish()?;
+        Ok((f.digests()?, f.out))
     }
 
     #[test]

@@ -14,7 +14,9 @@
 pub mod auths;
 pub mod digest;
 pub mod distribution;
+pub mod error;
 pub mod ffi;
+pub mod progress;
 pub mod progress_map;
 pub mod store;
 pub mod transport;

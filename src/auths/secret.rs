@@ -54,6 +54,12 @@ impl<T: Wipe> Secret<T> {
     }
 }
 
+impl<T: Wipe + Clone> Clone for Secret<T> {
+    fn clone(&self) -> Self {
+        Secret(self.0.clone())
+    }
+}
+
 impl<T: Wipe> Deref for Secret<T> {
     type Target = T;
     fn deref(&self) -> &T {

@@ -1,6 +1,11 @@
-//! The OCI distribution protocol: image references, auth challenges.
+//! The OCI distribution protocol: image references, auth challenges, TLS
+//! material, manifests, and the client that speaks to a registry.
 
 #![forbid(unsafe_code)]
 
+pub mod certs;
 pub mod challenge;
+pub mod client;
+pub mod fetch;
+pub mod manifest;
 pub mod reference;

@@ -593,7 +593,7 @@ fn open_output(path: &Path, resume: bool) -> io::Result<(File, u64)> {
 struct Discard;
 
 impl Sink for Discard {
-    fn head(&mut self, _: &[u8]) -> io::Result<()> {
+    fn head(&mut self, _: u32, _: &[u8]) -> io::Result<()> {
         Ok(())
     }
     fn body(&mut self, _: &[u8]) -> io::Result<()> {
@@ -615,7 +615,7 @@ impl BufferSink {
 }
 
 impl Sink for BufferSink {
-    fn head(&mut self, raw: &[u8]) -> io::Result<()> {
+    fn head(&mut self, _: u32, raw: &[u8]) -> io::Result<()> {
         if self.with_head {
             self.append(raw)
         } else {
@@ -633,7 +633,7 @@ struct FileSink {
 }
 
 impl Sink for FileSink {
-    fn head(&mut self, raw: &[u8]) -> io::Result<()> {
+    fn head(&mut self, _: u32, raw: &[u8]) -> io::Result<()> {
         if self.with_head {
             self.file.write_all(raw)
         } else {

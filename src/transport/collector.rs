@@ -54,7 +54,7 @@ impl<'s, 'p> Collector<'s, 'p> {
     pub(super) fn finish(&mut self) -> io::Result<()> {
         if !self.head_sent {
             self.head_sent = true;
-            self.sink.head(&self.head)?;
+            self.sink.head(self.status, &self.head)?;
         }
         Ok(())
     }
@@ -107,7 +107,7 @@ impl Handler for Collector<'_, '_> {
             Ok(())
         } else {
             self.head_sent = true;
-            self.sink.head(&self.head)
+            self.sink.head(self.status, &self.head)
         }
         .and_then(|()| self.sink.body(data));
         match result {

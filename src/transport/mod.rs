@@ -62,10 +62,11 @@ pub struct Request<'a> {
 
 /// Where the final response goes.
 pub trait Sink {
-    /// The raw head (status line and header lines, CRLF-terminated, blank
-    /// line included) of the response whose body follows. Called once,
-    /// before the first body byte, or at the end when there is no body.
-    fn head(&mut self, raw: &[u8]) -> io::Result<()>;
+    /// The status and raw head (status line and header lines,
+    /// CRLF-terminated, blank line included) of the response whose body
+    /// follows. Called once, before the first body byte, or at the end when
+    /// there is no body.
+    fn head(&mut self, status: u32, raw: &[u8]) -> io::Result<()>;
     /// The next body bytes of the final response.
     fn body(&mut self, data: &[u8]) -> io::Result<()>;
 }

@@ -1,0 +1,505 @@
+//! A client for one repository of one registry: protocol choice (https,
+//! then http only for insecure registries), TLS from certs.d, Basic and
+//! Bearer auth with a cached token refreshed on 401, and single requests
+//! for manifests and blobs. Retries live in [`super::retry`].
+//!
+//! One client serves every thread of a pull, so the token is fetched once.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+
+use super::certs::{self, TlsFiles};
+use super::challenge::{self, Challenge};
+use crate::auths::Secret;
+use crate::error::Error;
+use crate::transport::{self, Request, Response, Sink, Tls};
+
+/// Username and password for a registry.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub username: String,
+    pub password: Secret<String>,
+}
+
+/// How to reach a registry.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Plain http is allowed when https fails (iSulad's insecure-registries).
+    pub insecure: bool,
+    /// Do not verify the registry's certificate.
+    pub skip_tls_verify: bool,
+    pub certs_dir: PathBuf,
+    pub credentials: Option<Credentials>,
+    /// Set to stop every transfer of this client within a second.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// Token lifetime assumed when the server gives none (and the minimum, as iSulad).
+const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+/// A token is renewed this long before it expires.
+const TOKEN_MARGIN: Duration = Duration::from_secs(10);
+/// Largest manifest, config or error body read into memory.
+pub const MAX_SMALL_BODY: usize = 10 << 20;
+
+#[derive(Clone, Debug, Default)]
+enum Auth {
+    #[default]
+    Anonymous,
+    Basic,
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        token: Option<(Secret<String>, Instant)>,
+    },
+}
+
+#[derive(Default)]
+struct State {
+    scheme: Option<&'static str>,
+    auth: Auth,
+}
+
+/// One repository of one registry.
+pub struct Client {
+    host: String,
+    repo: String,
+    config: ClientConfig,
+    tls: TlsFiles,
+    state: Mutex<State>,
+}
+
+/// Where a request's response body goes, with its status decided first:
+/// a 2xx body goes to `inner`, anything else is kept (bounded) as the
+/// error text, so an error page never lands in a layer file.
+struct Gate<'a> {
+    inner: &'a mut dyn Sink,
+    ok: bool,
+    error_body: Vec<u8>,
+}
+
+impl Sink for Gate<'_> {
+    fn head(&mut self, status: u32, raw: &[u8]) -> io::Result<()> {
+        self.ok = (200..300).contains(&status);
+        if self.ok {
+            self.inner.head(status, raw)
+        } else {
+            Ok(())
+        }
+    }
+    fn body(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.ok {
+            self.inner.body(data)
+        } else {
+            let room = 64 * 1024usize.saturating_sub(self.error_body.len());
+            self.error_body
+                .extend_from_slice(&data[..data.len().min(room)]);
+            Ok(())
+        }
+    }
+}
+
+/// Collects a small body in memory.
+#[derive(Default)]
+pub struct VecSink(pub Vec<u8>);
+
+impl Sink for VecSink {
+    fn head(&mut self, _: u32, _: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+    fn body(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.0.len() + data.len() > MAX_SMALL_BODY {
+            return Err(io::Error::other(format!(
+                "response larger than {MAX_SMALL_BODY} bytes"
+            )));
+        }
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+}
+
+/// The outcome of one request that reached the server.
+pub struct Reply {
+    pub response: Response,
+    /// The body of a non-2xx response (the 2xx body went to the sink).
+    pub error_body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn status(&self) -> u32 {
+        self.response.status
+    }
+
+    /// The registry's error message (`{"errors":[{"message":...}]}`), or the raw text.
+    pub fn error_message(&self) -> String {
+        let parsed: Option<serde_json::Value> = serde_json::from_slice(&self.error_body).ok();
+        if let Some(errors) = parsed.as_ref().and_then(|v| v["errors"].as_array()) {
+            let texts: Vec<String> = errors
+                .iter()
+                .map(|e| {
+                    let code = e["code"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_ascii_lowercase()
+                        .replace('_', " ");
+                    let msg = e["message"].as_str().unwrap_or_default();
+                    if msg.is_empty() || msg == code {
+                        code
+                    } else {
+                        msg.to_string()
+                    }
+                })
+                .collect();
+            return texts.join("; ");
+        }
+        String::from_utf8_lossy(&self.error_body)
+            .trim()
+            .chars()
+            .take(200)
+            .collect()
+    }
+
+    /// Seconds the server asked to wait (`Retry-After`), if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.response
+            .header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+    }
+}
+
+impl Client {
+    /// A client for `repo` at `host` (already transformed, e.g.
+    /// registry-1.docker.io). Loads the host's certs.d material.
+    pub fn new(host: &str, repo: &str, config: ClientConfig) -> Result<Client, Error> {
+        let tls = certs::load(&config.certs_dir, host)?;
+        Ok(Client {
+            host: host.to_string(),
+            repo: repo.to_string(),
+            config,
+            tls,
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn repo(&self) -> &str {
+        &self.repo
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.config.cancel.load(Ordering::Relaxed)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn tls_for(&self, url_host: &str) -> Result<TlsFiles, Error> {
+        if url_host == self.host {
+            Ok(self.tls.clone())
+        } else {
+            certs::load(&self.config.certs_dir, url_host)
+        }
+    }
+
+    fn base_request<'a>(&self, url: &'a str, tls: &'a TlsFiles) -> Request<'a> {
+        Request {
+            url,
+            tls: Tls {
+                verify_peer: !self.config.skip_tls_verify,
+                verify_host: !self.config.skip_tls_verify,
+                ca_file: tls.ca_file.as_deref(),
+                cert_file: tls.cert_file.as_deref(),
+                key_file: tls.key_file.as_deref(),
+            },
+            low_speed_abort: true,
+            follow_redirects: true,
+            ..Request::default()
+        }
+    }
+
+    /// Performs one request, aborting when the pull is cancelled.
+    fn perform(
+        &self,
+        req: &Request<'_>,
+        sink: &mut dyn Sink,
+        progress: &mut dyn FnMut(u64) -> bool,
+    ) -> Result<Reply, transport::TransferError> {
+        let mut gate = Gate {
+            inner: sink,
+            ok: false,
+            error_body: Vec::new(),
+        };
+        let cancel = self.config.cancel.clone();
+        let mut on_progress =
+            |t: transport::Transfer| !cancel.load(Ordering::Relaxed) && progress(t.dlnow as u64);
+        let response = transport::perform(req, &mut gate, Some(&mut on_progress))?;
+        Ok(Reply {
+            response,
+            error_body: gate.error_body,
+        })
+    }
+
+    fn transfer_error(&self, what: &str, e: transport::TransferError) -> Error {
+        if self.cancelled() {
+            return Error::Cancelled;
+        }
+        Error::Transport {
+            what: what.to_string(),
+            source: e,
+        }
+    }
+
+    /// Pings `/v2/` (https first; http only for insecure registries) and
+    /// learns how to authenticate. Done once per client.
+    pub fn ping(&self) -> Result<(), Error> {
+        if self.state().scheme.is_some() {
+            return Ok(());
+        }
+        let https = self.ping_scheme("https");
+        let (scheme, reply) = match https {
+            Ok(reply) => ("https", reply),
+            Err(e) if self.config.insecure && !matches!(e, Error::Cancelled) => {
+                match self.ping_scheme("http") {
+                    Ok(reply) => ("http", reply),
+                    // the https failure usually says more (a certificate problem)
+                    Err(_) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        let auth = match reply.status() {
+            200..=299 => Auth::Anonymous,
+            401 => self.auth_from(&reply)?,
+            status => {
+                return Err(Error::Status {
+                    what: format!("ping {scheme}://{}/v2/", self.host),
+                    status,
+                    message: reply.error_message(),
+                    retry_after: reply.retry_after(),
+                });
+            }
+        };
+        let mut state = self.state();
+        state.scheme = Some(scheme);
+        state.auth = auth;
+        Ok(())
+    }
+
+    fn ping_scheme(&self, scheme: &str) -> Result<Reply, Error> {
+        let url = format!("{scheme}://{}/v2/", self.host);
+        let mut req = self.base_request(&url, &self.tls);
+        req.headers
+            .push("Docker-Distribution-Api-Version: registry/2.0".to_string());
+        self.perform(&req, &mut VecSink::default(), &mut |_| true)
+            .map_err(|e| self.transfer_error(&format!("ping {url}"), e))
+    }
+
+    fn auth_from(&self, reply: &Reply) -> Result<Auth, Error> {
+        let values: Vec<&str> = reply
+            .response
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let challenges = challenge::parse_challenges(&values);
+        if let Some(Challenge::Bearer { realm, service, .. }) = challenges
+            .iter()
+            .find(|c| matches!(c, Challenge::Bearer { .. }))
+        {
+            return Ok(Auth::Bearer {
+                realm: realm.clone(),
+                service: service.clone(),
+                token: None,
+            });
+        }
+        if challenges
+            .iter()
+            .any(|c| matches!(c, Challenge::Basic { .. }))
+        {
+            return Ok(Auth::Basic);
+        }
+        Err(Error::Unauthorized {
+            host: self.host.clone(),
+            detail: format!(
+                "the registry asks for an unsupported authentication: {}",
+                values.join(", ")
+            ),
+        })
+    }
+
+    /// The `Authorization` header for the next request, fetching a token
+    /// when needed.
+    fn authorization(&self, scope: Option<&str>) -> Result<Option<String>, Error> {
+        let auth = self.state().auth.clone();
+        match auth {
+            Auth::Anonymous => Ok(None),
+            Auth::Basic => Ok(self.config.credentials.as_ref().map(|c| {
+                let plain = Secret::new(format!("{}:{}", c.username, &*c.password));
+                format!(
+                    "Authorization: Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(plain.as_bytes())
+                )
+            })),
+            Auth::Bearer {
+                token: Some((token, expiry)),
+                ..
+            } if Instant::now() < expiry => Ok(Some(format!("Authorization: Bearer {}", &*token))),
+            Auth::Bearer { realm, service, .. } => {
+                let (token, lifetime) = self.fetch_token(&realm, service.as_deref(), scope)?;
+                let header = format!("Authorization: Bearer {}", &*token);
+                let expiry =
+                    Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN.min(lifetime / 2));
+                if let Auth::Bearer { token: slot, .. } = &mut self.state().auth {
+                    *slot = Some((token, expiry));
+                }
+                Ok(Some(header))
+            }
+        }
+    }
+
+    fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: Option<&str>,
+    ) -> Result<(Secret<String>, Duration), Error> {
+        let account = self
+            .config
+            .credentials
+            .as_ref()
+            .map(|c| c.username.as_str());
+        let url = challenge::token_url(realm, service, scope, account);
+        let realm_host = realm
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(""))
+            .unwrap_or("");
+        let tls = self.tls_for(realm_host)?;
+        let mut req = self.base_request(&url, &tls);
+        if let Some(c) = &self.config.credentials {
+            let plain = Secret::new(format!("{}:{}", c.username, &*c.password));
+            req.headers.push(format!(
+                "Authorization: Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(plain.as_bytes())
+            ));
+        }
+        let mut body = VecSink::default();
+        let reply = self
+            .perform(&req, &mut body, &mut |_| true)
+            .map_err(|e| self.transfer_error(&format!("get token from {realm}"), e))?;
+        match reply.status() {
+            200..=299 => {}
+            401 | 403 => {
+                return Err(Error::Unauthorized {
+                    host: self.host.clone(),
+                    detail: reply.error_message(),
+                });
+            }
+            status => {
+                return Err(Error::Status {
+                    what: format!("get token from {realm}"),
+                    status,
+                    message: reply.error_message(),
+                    retry_after: reply.retry_after(),
+                });
+            }
+        }
+        let json: serde_json::Value = serde_json::from_slice(&body.0)
+            .map_err(|e| Error::Malformed(format!("token from {realm} is not JSON: {e}")))?;
+        let token = ["token", "access_token"]
+            .iter()
+            .find_map(|k| json[*k].as_str().filter(|t| !t.is_empty()))
+            .ok_or_else(|| Error::Malformed(format!("no token in the answer of {realm}")))?;
+        let lifetime = json["expires_in"]
+            .as_u64()
+            .map(Duration::from_secs)
+            .unwrap_or(MIN_TOKEN_LIFETIME)
+            .max(MIN_TOKEN_LIFETIME);
+        Ok((Secret::new(token.to_string()), lifetime))
+    }
+
+    /// The scope of pulls from this repository.
+    fn pull_scope(&self) -> String {
+        format!("repository:{}:pull", self.repo)
+    }
+
+    /// GET `path` of this repository with auth; a 401 renews the token once.
+    /// The 2xx body goes to `sink`; other statuses are returned as they are.
+    pub fn get(
+        &self,
+        path: &str,
+        headers: &[String],
+        resume_from: u64,
+        sink: &mut dyn Sink,
+        progress: &mut dyn FnMut(u64) -> bool,
+    ) -> Result<Reply, Error> {
+        self.ping()?;
+        let scheme = self.state().scheme.unwrap_or("https");
+        let url = format!("{scheme}://{}/v2/{}/{}", self.host, self.repo, path);
+        let scope = self.pull_scope();
+        for attempt in 0..2 {
+            let mut req = self.base_request(&url, &self.tls);
+            req.headers = headers.to_vec();
+            req.resume_from = resume_from;
+            if let Some(h) = self.authorization(Some(&scope))? {
+                req.headers.push(h);
+            }
+            let reply = self
+                .perform(&req, sink, &mut *progress)
+                .map_err(|e| self.transfer_error(&format!("GET {url}"), e))?;
+            if reply.status() != 401 {
+                return Ok(reply);
+            }
+            let mut state = self.state();
+            match &mut state.auth {
+                // an expired or revoked token: fetch a new one, once
+                Auth::Bearer { token, .. } if attempt == 0 && token.is_some() => *token = None,
+                _ => {
+                    drop(state);
+                    let detail = reply.error_message();
+                    return Err(Error::Unauthorized {
+                        host: self.host.clone(),
+                        detail,
+                    });
+                }
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    /// Checks credentials against `/v2/` (login): Ok when they are accepted.
+    pub fn check_login(&self) -> Result<(), Error> {
+        self.ping()?;
+        let scheme = self.state().scheme.unwrap_or("https");
+        let url = format!("{scheme}://{}/v2/", self.host);
+        let mut req = self.base_request(&url, &self.tls);
+        if let Some(h) = self.authorization(None)? {
+            req.headers.push(h);
+        }
+        let reply = self
+            .perform(&req, &mut VecSink::default(), &mut |_| true)
+            .map_err(|e| self.transfer_error(&format!("GET {url}"), e))?;
+        match reply.status() {
+            200..=299 => Ok(()),
+            401 | 403 => Err(Error::Unauthorized {
+                host: self.host.clone(),
+                detail: reply.error_message(),
+            }),
+            status => Err(Error::Status {
+                what: format!("login to {}", self.host),
+                status,
+                message: reply.error_message(),
+                retry_after: None,
+            }),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The progress model of one pull.

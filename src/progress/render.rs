@@ -1,0 +1,1 @@
+//! Renderers: tty, plain, json, quiet.
