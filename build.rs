@@ -18,6 +18,14 @@ struct Header {
 
 const HEADERS: &[Header] = &[
     Header {
+        src: "aes.rs",
+        name: "aes.h",
+        guard: "DAEMON_MODULES_IMAGE_OCI_REGISTRY_AES_H",
+        includes: &[],
+        sys_includes: &["stddef.h"],
+        extra: "#define AUTH_AESKEY_NAME \"aeskey\"\n#define DEFAULT_AUTH_AESKEY \"/root/.isulad/\" AUTH_AESKEY_NAME\n",
+    },
+    Header {
         src: "buffer.rs",
         name: "buffer.h",
         guard: "UTILS_BUFFER_H",

@@ -51,6 +51,33 @@ int isula_registry_progress_entries(progress_status_map *map,
 void isula_registry_progress_entries_free(struct isula_registry_progress_entry *entries,
                                           size_t len);
 
+/*
+ The calling thread's last error message (NULL if the last registry call
+ succeeded). Valid until the thread's next registry call.
+ */
+const char *isula_registry_last_error(void);
+
+/*
+ Sets the embedded store's root (an OCI image layout directory). Default:
+ `$ISULA_REGISTRY_ROOT`, else `/var/lib/isula-registry` for root, else
+ `$XDG_DATA_HOME/isula-registry` or `~/.local/share/isula-registry`.
+ 0, or -1 for NULL.
+
+ # Safety
+ `dir` is NULL or a C string.
+ */
+int isula_registry_set_root(const char *dir);
+
+/*
+ Sets the platform pulled from multi-platform images, as `OS/ARCH[/VARIANT]`
+ (e.g. `linux/arm64/v8`); NULL goes back to this host's platform. 0, or -1
+ for a malformed platform (message in `isula_registry_last_error()`).
+
+ # Safety
+ `platform` is NULL or a C string.
+ */
+int isula_registry_set_platform(const char *platform);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -83,6 +83,47 @@ void free_registry_pull_options(struct registry_pull_options *options);
 void free_registry_search_options(struct registry_search_options *options);
 #endif
 
+/*
+ Sets the directory of auths.json and aeskey, and the certs.d directory;
+ NULL keeps the current one (defaults: `/root/.isulad`,
+ `/etc/isulad/certs.d`). May be called again. 0 on success.
+
+ # Safety
+ Each argument is NULL or a C string.
+ */
+int registry_init(char *auths_dir, char *certs_dir);
+
+/*
+ Pulls `image_name` into the store under `dest_image_name`. 0 on success,
+ also when the image was already there; -1 with the message in
+ `isula_registry_last_error()`. Progress goes to
+ `progress_status_store` when it is not NULL.
+
+ # Safety
+ `options` is NULL or valid, its strings NULL or C strings, and its
+ `progress_status_store` NULL or from `progress_status_map_new`.
+ */
+int registry_pull(struct registry_pull_options *options);
+
+/*
+ Checks the credentials at `options->host` and stores them in
+ auths.json. 0 on success; -1 with the message in
+ `isula_registry_last_error()`.
+
+ # Safety
+ `options` is NULL or valid with NULL or C strings.
+ */
+int registry_login(struct registry_login_options *options);
+
+/*
+ Removes the stored credentials of `host` (as given and as transformed,
+ e.g. docker.io and registry-1.docker.io). 0 also when there were none.
+
+ # Safety
+ `host` is NULL or a C string.
+ */
+int registry_logout(char *host);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -11,6 +11,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod api;
 pub mod auths;
 pub mod digest;
 pub mod distribution;
@@ -18,5 +19,6 @@ pub mod error;
 pub mod ffi;
 pub mod progress;
 pub mod progress_map;
+pub mod pull;
 pub mod store;
 pub mod transport;

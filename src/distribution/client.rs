@@ -35,8 +35,29 @@ pub struct ClientConfig {
     pub skip_tls_verify: bool,
     pub certs_dir: PathBuf,
     pub credentials: Option<Credentials>,
-    /// Set to stop every transfer of this client within a second.
-    pub cancel: Arc<AtomicBool>,
+    /// Stops every transfer of this client within a second when set.
+    pub cancel: Cancel,
+}
+
+/// Flags that cancel a client's work: any one set is enough (the user's
+/// cancel, and a pull's own stop after its first failure).
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Vec<Arc<AtomicBool>>);
+
+impl Cancel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also stop when `flag` is set.
+    pub fn with(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.0.push(flag);
+        self
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.iter().any(|f| f.load(Ordering::Relaxed))
+    }
 }
 
 /// Token lifetime assumed when the server gives none (and the minimum, as iSulad).
@@ -195,7 +216,7 @@ impl Client {
     }
 
     pub fn cancelled(&self) -> bool {
-        self.config.cancel.load(Ordering::Relaxed)
+        self.config.cancel.is_set()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -239,8 +260,7 @@ impl Client {
             error_body: Vec::new(),
         };
         let cancel = self.config.cancel.clone();
-        let mut on_progress =
-            |t: transport::Transfer| !cancel.load(Ordering::Relaxed) && progress(t.dlnow as u64);
+        let mut on_progress = |t: transport::Transfer| !cancel.is_set() && progress(t.dlnow as u64);
         let response = transport::perform(req, &mut gate, Some(&mut on_progress))?;
         Ok(Reply {
             response,

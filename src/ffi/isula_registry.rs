@@ -1,11 +1,14 @@
-//! `isula_registry.h`: what iSulad never had: reading the progress map
-//! from C.
+//! `isula_registry.h`: what iSulad never had: the embedded store's root,
+//! the platform to pull, the calling thread's last error, and reading the
+//! progress map from C.
 
 use std::ffi::{c_char, c_int};
 
-use super::cstr::{free, strdup};
-use super::guard;
+use std::path::PathBuf;
+
+use super::cstr::{free, opt_str, strdup};
 use super::progress::progress_status_map;
+use super::{guard, last_error};
 
 /// One entry of a progress map.
 #[repr(C)]
@@ -103,4 +106,67 @@ unsafe fn free_entries(entries: *mut isula_registry_progress_entry, len: usize) 
         }
         free(entries);
     }
+}
+
+/// The calling thread's last error message (NULL if the last registry call
+/// succeeded). Valid until the thread's next registry call.
+#[unsafe(no_mangle)]
+pub extern "C" fn isula_registry_last_error() -> *const c_char {
+    guard(
+        "isula_registry_last_error",
+        std::ptr::null(),
+        last_error::get,
+    )
+}
+
+/// Sets the embedded store's root (an OCI image layout directory). Default:
+/// `$ISULA_REGISTRY_ROOT`, else `/var/lib/isula-registry` for root, else
+/// `$XDG_DATA_HOME/isula-registry` or `~/.local/share/isula-registry`.
+/// 0, or -1 for NULL.
+///
+/// # Safety
+/// `dir` is NULL or a C string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_set_root(dir: *const c_char) -> c_int {
+    guard("isula_registry_set_root", -1, || {
+        // SAFETY: per the contract.
+        match unsafe { opt_str(dir) } {
+            Some(d) if !d.is_empty() => {
+                crate::api::set_root(PathBuf::from(d));
+                0
+            }
+            _ => {
+                last_error::set("isula_registry_set_root needs a directory");
+                -1
+            }
+        }
+    })
+}
+
+/// Sets the platform pulled from multi-platform images, as `OS/ARCH[/VARIANT]`
+/// (e.g. `linux/arm64/v8`); NULL goes back to this host's platform. 0, or -1
+/// for a malformed platform (message in `isula_registry_last_error()`).
+///
+/// # Safety
+/// `platform` is NULL or a C string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_set_platform(platform: *const c_char) -> c_int {
+    guard("isula_registry_set_platform", -1, || {
+        if platform.is_null() {
+            crate::api::set_platform(None);
+            return 0;
+        }
+        // SAFETY: per the contract.
+        let text = unsafe { opt_str(platform) }.unwrap_or_default();
+        match crate::distribution::reference::Platform::parse(text) {
+            Ok(p) => {
+                crate::api::set_platform(Some(p));
+                0
+            }
+            Err(e) => {
+                last_error::set(&e.to_string());
+                -1
+            }
+        }
+    })
 }

@@ -10,6 +10,7 @@
 
 #![allow(non_camel_case_types)]
 
+pub mod aes;
 pub mod buffer;
 pub mod http;
 pub mod http_request;
@@ -20,6 +21,7 @@ pub mod registry_type;
 pub mod timestamp;
 
 mod cstr;
+mod last_error;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 

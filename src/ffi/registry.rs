@@ -1,10 +1,15 @@
 //! `registry.h`: the options of iSulad's registry entry points.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
-use super::cstr::{free, free_sensitive};
-use super::guard;
+use super::cstr::{free, free_sensitive, opt_str};
 use super::progress::progress_status_map;
+use super::{guard, last_error};
+use crate::api;
+use crate::pull::report::Silent;
 
 /// Credentials; both NULL means "use the ones stored by login".
 #[repr(C)]
@@ -105,5 +110,134 @@ pub unsafe extern "C" fn free_registry_search_options(options: *mut registry_sea
             free(o.search_name);
             free(options);
         }
+    })
+}
+
+/// Runs a registry operation: clears this thread's last error, and on
+/// failure records the message there and returns -1.
+fn operation(name: &str, body: impl FnOnce() -> Result<(), crate::error::Error>) -> c_int {
+    guard(name, -1, || {
+        last_error::clear();
+        match body() {
+            Ok(()) => 0,
+            Err(e) => {
+                last_error::set(&e.to_string());
+                -1
+            }
+        }
+    })
+}
+
+/// Sets the directory of auths.json and aeskey, and the certs.d directory;
+/// NULL keeps the current one (defaults: `/root/.isulad`,
+/// `/etc/isulad/certs.d`). May be called again. 0 on success.
+///
+/// # Safety
+/// Each argument is NULL or a C string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn registry_init(auths_dir: *mut c_char, certs_dir: *mut c_char) -> c_int {
+    operation("registry_init", || {
+        // SAFETY: per the contract.
+        let (auths, certs) = unsafe { (opt_str(auths_dir), opt_str(certs_dir)) };
+        api::init(auths.map(PathBuf::from), certs.map(PathBuf::from));
+        Ok(())
+    })
+}
+
+/// Pulls `image_name` into the store under `dest_image_name`. 0 on success,
+/// also when the image was already there; -1 with the message in
+/// `isula_registry_last_error()`. Progress goes to
+/// `progress_status_store` when it is not NULL.
+///
+/// # Safety
+/// `options` is NULL or valid, its strings NULL or C strings, and its
+/// `progress_status_store` NULL or from `progress_status_map_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn registry_pull(options: *mut registry_pull_options) -> c_int {
+    // SAFETY: per the contract.
+    let Some(o) = (unsafe { options.as_ref() }) else {
+        return -1;
+    };
+    operation("registry_pull", || {
+        // SAFETY: per the contract.
+        let opts = unsafe { pull_options(o) }?;
+        // SAFETY: per the contract.
+        let map = unsafe { o.progress_status_store.as_ref() };
+        let cancel = Arc::new(AtomicBool::new(false));
+        match map {
+            Some(m) => api::pull(&opts, &m.inner, cancel),
+            None => api::pull(&opts, &Silent, cancel),
+        }
+        .map(|_| ())
+    })
+}
+
+/// The safe form of `registry_pull_options`.
+///
+/// # Safety
+/// The strings of `o` are NULL or C strings.
+pub(crate) unsafe fn pull_options(
+    o: &registry_pull_options,
+) -> Result<api::PullOptions, crate::error::Error> {
+    let text = |p: *mut c_char, what: &str| {
+        // SAFETY: per the contract.
+        unsafe { opt_str(p) }
+            .map(str::to_string)
+            .ok_or_else(|| crate::error::Error::Invalid(format!("Invalid image name: no {what}")))
+    };
+    // SAFETY: per the contract.
+    let (user, pass) = unsafe { (opt_str(o.auth.username), opt_str(o.auth.password)) };
+    Ok(api::PullOptions {
+        image: text(o.image_name, "image name")?,
+        dest: text(o.dest_image_name, "destination name")?,
+        credentials: user.zip(pass).map(|(u, p)| (u.to_string(), p.to_string())),
+        skip_tls_verify: o.skip_tls_verify,
+        insecure: o.insecure_registry,
+    })
+}
+
+/// Checks the credentials at `options->host` and stores them in
+/// auths.json. 0 on success; -1 with the message in
+/// `isula_registry_last_error()`.
+///
+/// # Safety
+/// `options` is NULL or valid with NULL or C strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn registry_login(options: *mut registry_login_options) -> c_int {
+    operation("registry_login", || {
+        // SAFETY: per the contract.
+        let o = unsafe { options.as_ref() }
+            .ok_or_else(|| crate::error::Error::Invalid("login needs options".to_string()))?;
+        // SAFETY: per the contract.
+        let (host, user, pass) = unsafe {
+            (
+                opt_str(o.host),
+                opt_str(o.auth.username),
+                opt_str(o.auth.password),
+            )
+        };
+        api::login(
+            host.unwrap_or_default(),
+            user.unwrap_or_default(),
+            pass.unwrap_or_default(),
+            o.skip_tls_verify,
+            o.insecure_registry,
+        )
+    })
+}
+
+/// Removes the stored credentials of `host` (as given and as transformed,
+/// e.g. docker.io and registry-1.docker.io). 0 also when there were none.
+///
+/// # Safety
+/// `host` is NULL or a C string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn registry_logout(host: *mut c_char) -> c_int {
+    operation("registry_logout", || {
+        // SAFETY: per the contract.
+        let host = unsafe { opt_str(host) }.ok_or_else(|| {
+            crate::error::Error::Invalid("logout needs a registry host".to_string())
+        })?;
+        api::logout(host)
     })
 }

@@ -1,0 +1,199 @@
+//! The registry module's operations as safe Rust: process settings (what
+//! `registry_init` and `isula_registry_set_*` set), pull, login, logout.
+//! The C functions in `ffi` are thin wrappers over these.
+
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::auths::{AuthStore, DEFAULT_AUTH_DIR, Secret};
+use crate::distribution::certs::DEFAULT_CERTS_DIR;
+use crate::distribution::client::{Cancel, Client, ClientConfig, Credentials};
+use crate::distribution::reference::{self, Platform};
+use crate::error::Error;
+use crate::pull::{self, Observer, PullRequest, Pulled};
+use crate::store::oci_layout::OciLayout;
+
+/// The environment variable naming the embedded store's root.
+pub const ROOT_ENV: &str = "ISULA_REGISTRY_ROOT";
+
+#[derive(Clone, Debug, Default)]
+struct Settings {
+    auths_dir: Option<PathBuf>,
+    certs_dir: Option<PathBuf>,
+    root: Option<PathBuf>,
+    platform: Option<Platform>,
+}
+
+static SETTINGS: RwLock<Settings> = RwLock::new(Settings {
+    auths_dir: None,
+    certs_dir: None,
+    root: None,
+    platform: None,
+});
+
+fn settings() -> Settings {
+    SETTINGS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+fn update(f: impl FnOnce(&mut Settings)) {
+    f(&mut SETTINGS.write().unwrap_or_else(PoisonError::into_inner));
+}
+
+/// `registry_init`: where auths.json/aeskey and certs.d are (`None` keeps
+/// the current value; the defaults are iSulad's). Idempotent.
+pub fn init(auths_dir: Option<PathBuf>, certs_dir: Option<PathBuf>) {
+    update(|s| {
+        if auths_dir.is_some() {
+            s.auths_dir = auths_dir;
+        }
+        if certs_dir.is_some() {
+            s.certs_dir = certs_dir;
+        }
+    });
+}
+
+/// Sets the embedded store's root directory.
+pub fn set_root(dir: PathBuf) {
+    update(|s| s.root = Some(dir));
+}
+
+/// Sets the platform pulled from lists (default: this host's).
+pub fn set_platform(p: Option<Platform>) {
+    update(|s| s.platform = p);
+}
+
+pub fn auth_store() -> AuthStore {
+    AuthStore::new(
+        settings()
+            .auths_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_AUTH_DIR)),
+    )
+}
+
+pub fn certs_dir() -> PathBuf {
+    settings()
+        .certs_dir
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CERTS_DIR))
+}
+
+pub fn platform() -> Platform {
+    settings().platform.unwrap_or_else(Platform::host)
+}
+
+/// The embedded store's root: set by `set_root`, else `$ISULA_REGISTRY_ROOT`,
+/// else `/var/lib/isula-registry` for root and
+/// `$XDG_DATA_HOME/isula-registry` (or `~/.local/share/isula-registry`) for
+/// other users.
+pub fn store_root() -> PathBuf {
+    if let Some(root) = settings().root {
+        return root;
+    }
+    if let Some(root) = std::env::var_os(ROOT_ENV).filter(|v| !v.is_empty()) {
+        return PathBuf::from(root);
+    }
+    let is_root = std::env::var("USER").map(|u| u == "root").unwrap_or(false)
+        || std::env::var_os("HOME").is_none();
+    if is_root {
+        return PathBuf::from("/var/lib/isula-registry");
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    data.join("isula-registry")
+}
+
+/// What to pull (the fields of `registry_pull_options`).
+#[derive(Clone, Debug, Default)]
+pub struct PullOptions {
+    pub image: String,
+    pub dest: String,
+    pub credentials: Option<(String, String)>,
+    pub skip_tls_verify: bool,
+    pub insecure: bool,
+}
+
+/// Pulls into the embedded store.
+pub fn pull(
+    options: &PullOptions,
+    observer: &dyn Observer,
+    cancel: Arc<AtomicBool>,
+) -> Result<Pulled, Error> {
+    let root = store_root();
+    let store = OciLayout::open(&root)
+        .map_err(|e| Error::Store(format!("cannot open the store {}: {e}", root.display())))?;
+    let req = PullRequest {
+        image: options.image.clone(),
+        dest: options.dest.clone(),
+        credentials: options
+            .credentials
+            .clone()
+            .map(|(username, password)| Credentials {
+                username,
+                password: Secret::new(password),
+            }),
+        insecure: options.insecure,
+        skip_tls_verify: options.skip_tls_verify,
+        platform: platform(),
+        certs_dir: certs_dir(),
+        auths: auth_store(),
+        cancel,
+    };
+    pull::pull(&req, &store, observer)
+}
+
+/// Checks `username`/`password` at `host` and stores them (encrypted, in
+/// iSulad's auths.json) under the transformed host.
+pub fn login(
+    host: &str,
+    username: &str,
+    password: &str,
+    skip_tls_verify: bool,
+    insecure: bool,
+) -> Result<(), Error> {
+    if host.is_empty() || username.is_empty() || password.is_empty() {
+        return Err(Error::Invalid(
+            "login needs a registry host, a username and a password".to_string(),
+        ));
+    }
+    let host = reference::transform_host(host);
+    let client = Client::new(
+        host,
+        "",
+        ClientConfig {
+            insecure,
+            skip_tls_verify,
+            certs_dir: certs_dir(),
+            credentials: Some(Credentials {
+                username: username.to_string(),
+                password: Secret::new(password.to_string()),
+            }),
+            cancel: Cancel::new(),
+        },
+    )?;
+    client.check_login()?;
+    auth_store().save(host, username, password)?;
+    Ok(())
+}
+
+/// Removes the credentials of `host`, under the name given and under its
+/// transformed name (iSulad removed only the former, W23). Ok when there
+/// were none.
+pub fn logout(host: &str) -> Result<(), Error> {
+    if host.is_empty() {
+        return Err(Error::Invalid("logout needs a registry host".to_string()));
+    }
+    let store = auth_store();
+    store.delete(host)?;
+    let transformed = reference::transform_host(host);
+    if transformed != host {
+        store.delete(transformed)?;
+    }
+    Ok(())
+}

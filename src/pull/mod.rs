@@ -1,0 +1,561 @@
+//! A pull into the embedded store: resolve the manifest (choosing a
+//! platform from a list), then fetch the config and the missing layers in
+//! parallel (at most [`MAX_CONCURRENT`] downloads per pull, each blob
+//! shared with concurrent pulls), verify every layer's two digests, and
+//! only then store the blobs and name the image. Any failure leaves the
+//! store as it was: downloads live in a per-pull directory that is removed
+//! at the end, whatever happens.
+
+#![forbid(unsafe_code)]
+
+pub mod convert;
+pub mod flight;
+pub mod report;
+
+use std::collections::{HashMap, VecDeque};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+
+use crate::auths::{AuthStore, Secret};
+use crate::digest::Compression;
+use crate::distribution::client::{Cancel, Client, ClientConfig, Credentials};
+use crate::distribution::fetch::{self, FetchEvent, FetchedManifest};
+use crate::distribution::manifest::{self, ImageManifest, Manifest};
+use crate::distribution::reference::{self, Platform};
+use crate::error::Error;
+use crate::store::oci_layout::{Descriptor, OciLayout};
+use flight::{Landed, Role};
+pub use report::{Observer, Report};
+
+/// Most layer downloads one pull runs at once (iSulad's value).
+pub const MAX_CONCURRENT: usize = 5;
+
+/// What to pull and how.
+#[derive(Clone, Debug)]
+pub struct PullRequest {
+    /// Full reference with host, e.g. `127.0.0.1:5000/test/x:v1`.
+    pub image: String,
+    /// The name to store it under.
+    pub dest: String,
+    /// Credentials; `None` uses the ones stored by login.
+    pub credentials: Option<Credentials>,
+    pub insecure: bool,
+    pub skip_tls_verify: bool,
+    pub platform: Platform,
+    pub certs_dir: PathBuf,
+    pub auths: AuthStore,
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// A finished pull.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pulled {
+    /// The digest the registry knows the image by (the list's for a list).
+    pub digest: String,
+    /// The image was already there: nothing was downloaded.
+    pub up_to_date: bool,
+}
+
+/// Pulls `req.image` into `store` as `req.dest`, reporting to `obs`.
+pub fn pull(req: &PullRequest, store: &OciLayout, obs: &dyn Observer) -> Result<Pulled, Error> {
+    let result = run(req, store, obs);
+    if let Err(e) = &result {
+        obs.report(Report::Failed {
+            digest: failed_layer(e),
+            reason: e.to_string(),
+        });
+    }
+    result
+}
+
+fn failed_layer(e: &Error) -> Option<String> {
+    match e {
+        Error::DigestMismatch { expected, .. } if expected.starts_with("sha256:") => {
+            Some(expected.clone())
+        }
+        Error::DiffIdMismatch { layer, .. } => Some(layer.clone()),
+        Error::BlobUnknown { digest, .. } => Some(digest.clone()),
+        _ => None,
+    }
+}
+
+/// A per-pull directory for downloads, removed when dropped.
+struct Workdir(PathBuf);
+
+static WORKDIR_SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl Workdir {
+    fn new(store: &OciLayout) -> Result<Workdir, Error> {
+        let seq = WORKDIR_SEQ.fetch_add(1, Ordering::Relaxed);
+        let dir = store
+            .root()
+            .join(".ingest")
+            .join(format!("pull-{}-{seq}", std::process::id()));
+        fs::create_dir_all(&dir)
+            .map_err(|e| Error::Store(format!("cannot create {}: {e}", dir.display())))?;
+        Ok(Workdir(dir))
+    }
+
+    fn file(&self, digest: &str) -> PathBuf {
+        self.0.join(digest.trim_start_matches("sha256:"))
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(req: &PullRequest, store: &OciLayout, obs: &dyn Observer) -> Result<Pulled, Error> {
+    for name in [&req.image, &req.dest] {
+        if !reference::valid_image_name(name) {
+            return Err(Error::Invalid(format!("Invalid image name {name}")));
+        }
+    }
+    let r = reference::split_image_name(&req.image).map_err(|e| Error::Invalid(e.to_string()))?;
+    let host = reference::transform_host(&r.host).to_string();
+    let credentials = match &req.credentials {
+        Some(c) => Some(c.clone()),
+        None => req
+            .auths
+            .load(&host)?
+            .map(|(username, password)| Credentials {
+                username,
+                password: Secret::new(password),
+            }),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = Client::new(
+        &host,
+        &r.name,
+        ClientConfig {
+            insecure: req.insecure,
+            skip_tls_verify: req.skip_tls_verify,
+            certs_dir: req.certs_dir.clone(),
+            credentials,
+            cancel: Cancel::new().with(req.cancel.clone()).with(stop.clone()),
+        },
+    )?;
+
+    obs.report(Report::Resolving {
+        name: req.image.clone(),
+    });
+    let top = fetch::fetch_manifest(&client, &r.tag, manifest::ACCEPTED, None)?;
+    let shown = top.digest.clone();
+    let (fetched, parsed) = match manifest::parse(&top.media_type, &top.bytes)? {
+        Manifest::Index { manifests, .. } => {
+            let chosen = manifest::select_platform(&manifests, &req.platform).ok_or_else(|| {
+                let available: Vec<String> = manifests
+                    .iter()
+                    .filter_map(|m| m.platform.as_ref())
+                    .map(|p| {
+                        let mut s = format!(
+                            "{}/{}",
+                            p.os.as_deref().unwrap_or("?"),
+                            p.architecture.as_deref().unwrap_or("?")
+                        );
+                        if let Some(v) = &p.variant {
+                            s.push('/');
+                            s.push_str(v);
+                        }
+                        s
+                    })
+                    .collect();
+                Error::Unsupported(format!(
+                    "no image for platform {} in {} (it has: {})",
+                    req.platform,
+                    req.image,
+                    available.join(", ")
+                ))
+            })?;
+            let child = fetch::fetch_manifest(
+                &client,
+                &chosen.digest,
+                manifest::ACCEPTED,
+                Some(&chosen.digest),
+            )?;
+            match manifest::parse(&child.media_type, &child.bytes)? {
+                Manifest::Index { .. } => {
+                    return Err(Error::Unsupported(format!(
+                        "nested image index in {}",
+                        req.image
+                    )));
+                }
+                m => (child, m),
+            }
+        }
+        m => (top, m),
+    };
+    obs.report(Report::Digest {
+        digest: shown.clone(),
+    });
+    let up_to_date = match parsed {
+        Manifest::Image(m) => pull_image(req, store, obs, &client, &stop, &fetched, &m)?,
+        Manifest::Schema1 { layers, .. } => pull_schema1(req, store, obs, &client, &stop, &layers)?,
+        Manifest::Index { .. } => unreachable!("resolved above"),
+    };
+    obs.report(Report::Done {
+        name: req.dest.clone(),
+        up_to_date,
+    });
+    Ok(Pulled {
+        digest: shown,
+        up_to_date,
+    })
+}
+
+/// The config digest of the image stored as `name`, if any.
+fn stored_config(store: &OciLayout, name: &str) -> Result<Option<String>, Error> {
+    let Some(desc) = store.find(name).map_err(|e| Error::Store(e.to_string()))? else {
+        return Ok(None);
+    };
+    let Ok(bytes) = store.read_blob(&desc.digest) else {
+        return Ok(None);
+    };
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    Ok(v["config"]["digest"].as_str().map(str::to_string))
+}
+
+/// One blob to fetch for a pull.
+struct Job {
+    digest: String,
+    media_type: String,
+    size: u64,
+}
+
+/// Downloads `jobs` with at most [`MAX_CONCURRENT`] threads, while `side`
+/// runs on its own thread (the config fetch). The first failure stops the
+/// rest and is returned.
+fn download_all<T: Send>(
+    client: &Client,
+    store: &OciLayout,
+    work: &Workdir,
+    obs: &dyn Observer,
+    stop: &AtomicBool,
+    jobs: Vec<Job>,
+    side: impl FnOnce() -> Result<T, Error> + Send,
+) -> Result<(HashMap<String, Landed>, T), Error> {
+    let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
+    let landed = Mutex::new(HashMap::new());
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let fail = |e: Error| {
+        let mut slot = first_error.lock().unwrap_or_else(PoisonError::into_inner);
+        // a cancellation caused by another failure is not the story
+        if slot.is_none() || matches!(slot.as_ref(), Some(Error::Cancelled)) {
+            *slot = Some(e);
+        }
+        stop.store(true, Ordering::Relaxed);
+    };
+    let workers = queue
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .len()
+        .min(MAX_CONCURRENT);
+    let side_result = thread::scope(|s| {
+        let side = s.spawn(side);
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let job = queue
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .pop_front();
+                    let Some(job) = job else { break };
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match download_layer(client, store, work, obs, &job) {
+                        Ok(l) => {
+                            landed
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .insert(job.digest, l);
+                        }
+                        Err(e) => fail(e),
+                    }
+                }
+            });
+        }
+        let result = side
+            .join()
+            .unwrap_or_else(|_| Err(Error::Malformed("config fetch panicked".to_string())));
+        if let Err(e) = &result {
+            fail(Error::Invalid(e.to_string()));
+        }
+        result
+    });
+    if let Some(e) = first_error
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
+        return Err(e);
+    }
+    let side = side_result?;
+    Ok((
+        landed.into_inner().unwrap_or_else(PoisonError::into_inner),
+        side,
+    ))
+}
+
+fn download_layer(
+    client: &Client,
+    store: &OciLayout,
+    work: &Workdir,
+    obs: &dyn Observer,
+    job: &Job,
+) -> Result<Landed, Error> {
+    let path = work.file(&job.digest);
+    let (digest, total) = (job.digest.clone(), job.size);
+    let report_bytes = |current: u64| {
+        obs.report(Report::Downloading {
+            digest: digest.clone(),
+            current,
+            total,
+        })
+    };
+    let mut fetch_here = |publish: &dyn Fn(u64)| -> Result<Landed, Error> {
+        obs.report(Report::Downloading {
+            digest: digest.clone(),
+            current: 0,
+            total,
+        });
+        let digests =
+            fetch::fetch_layer(
+                client,
+                &job.digest,
+                &job.media_type,
+                &path,
+                &mut |ev| match ev {
+                    FetchEvent::Bytes(n) => {
+                        publish(n);
+                        report_bytes(n);
+                    }
+                    FetchEvent::Retrying { attempt, wait } => obs.report(Report::Retrying {
+                        digest: digest.clone(),
+                        attempt,
+                        wait,
+                    }),
+                    FetchEvent::Restarted => obs.report(Report::Restarted {
+                        digest: digest.clone(),
+                    }),
+                },
+            )?;
+        obs.report(Report::Verifying {
+            digest: digest.clone(),
+        });
+        Ok(Landed {
+            path: path.clone(),
+            digests,
+        })
+    };
+    let check_cancel = || {
+        if client.cancelled() {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
+    let role = flight::share(
+        store.root().to_path_buf(),
+        &job.digest,
+        &mut |n| report_bytes(n),
+        &mut fetch_here,
+        &check_cancel,
+    )?;
+    let landed = match role {
+        Role::Owner(l) => l,
+        Role::Waiter(theirs) => match fs::hard_link(&theirs.path, &path)
+            .or_else(|_| fs::copy(&theirs.path, &path).map(|_| ()))
+        {
+            Ok(()) => Landed {
+                path: path.clone(),
+                digests: theirs.digests,
+            },
+            // the other pull already cleaned up: fetch it here
+            Err(_) => fetch_here(&|_| {})?,
+        },
+    };
+    obs.report(Report::Downloading {
+        digest: digest.clone(),
+        current: landed.digests.blob.size,
+        total,
+    });
+    obs.report(Report::Downloaded { digest });
+    Ok(landed)
+}
+
+fn pull_image(
+    req: &PullRequest,
+    store: &OciLayout,
+    obs: &dyn Observer,
+    client: &Client,
+    stop: &AtomicBool,
+    fetched: &FetchedManifest,
+    m: &ImageManifest,
+) -> Result<bool, Error> {
+    if stored_config(store, &req.dest)?.as_deref() == Some(m.config.digest.as_str()) {
+        return Ok(true);
+    }
+    obs.report(Report::Resolved {
+        layers: m
+            .layers
+            .iter()
+            .map(|l| (l.digest.clone(), l.size))
+            .collect(),
+        config: (m.config.digest.clone(), m.config.size),
+    });
+    let work = Workdir::new(store)?;
+    let mut jobs: Vec<Job> = Vec::new();
+    for l in &m.layers {
+        if store.has_blob(&l.digest) {
+            obs.report(Report::LayerExists {
+                digest: l.digest.clone(),
+            });
+        } else if !jobs.iter().any(|j| j.digest == l.digest) {
+            jobs.push(Job {
+                digest: l.digest.clone(),
+                media_type: l.media_type.clone(),
+                size: l.size,
+            });
+        }
+    }
+    let config_digest = m.config.digest.clone();
+    let (landed, config) = download_all(client, store, &work, obs, stop, jobs, || {
+        fetch::fetch_small_blob(client, &config_digest)
+    })?;
+    let diff_ids = convert::diff_ids(&config, m.layers.len())?;
+    for (l, expected) in m.layers.iter().zip(&diff_ids) {
+        if let Some(got) = landed.get(&l.digest)
+            && got.digests.diff.digest != *expected
+        {
+            return Err(Error::DiffIdMismatch {
+                layer: l.digest.clone(),
+                expected: expected.clone(),
+                actual: got.digests.diff.digest.clone(),
+            });
+        }
+    }
+    commit(
+        store,
+        obs,
+        &m.layers
+            .iter()
+            .map(|l| l.digest.clone())
+            .collect::<Vec<_>>(),
+        &landed,
+    )?;
+    store
+        .put_blob(&config)
+        .map_err(|e| Error::Store(format!("cannot store the config: {e}")))?;
+    let oci = convert::to_oci(&fetched.bytes, m);
+    tag(store, &req.dest, &oci)?;
+    Ok(false)
+}
+
+/// Moves verified downloads into the store, in layer order.
+fn commit(
+    store: &OciLayout,
+    obs: &dyn Observer,
+    order: &[String],
+    landed: &HashMap<String, Landed>,
+) -> Result<(), Error> {
+    for digest in order {
+        let Some(l) = landed.get(digest) else {
+            continue;
+        };
+        obs.report(Report::Registering {
+            digest: digest.clone(),
+        });
+        if !l.path.exists() {
+            // the same blob appears twice in this image: already moved
+        } else if store.has_blob(digest) {
+            let _ = fs::remove_file(&l.path);
+        } else {
+            store
+                .commit_blob(&l.path, digest)
+                .map_err(|e| Error::Store(format!("cannot store layer {digest}: {e}")))?;
+        }
+        obs.report(Report::Registered {
+            digest: digest.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn tag(store: &OciLayout, name: &str, manifest: &[u8]) -> Result<(), Error> {
+    let digest = store
+        .put_blob(manifest)
+        .map_err(|e| Error::Store(format!("cannot store the manifest: {e}")))?;
+    let desc = Descriptor {
+        media_type: manifest::OCI_MANIFEST.to_string(),
+        digest,
+        size: manifest.len() as u64,
+    };
+    store
+        .tag(name, &desc)
+        .map_err(|e| Error::Store(format!("cannot name the image {name}: {e}")))
+}
+
+fn pull_schema1(
+    req: &PullRequest,
+    store: &OciLayout,
+    obs: &dyn Observer,
+    client: &Client,
+    stop: &AtomicBool,
+    layers: &[manifest::Schema1Layer],
+) -> Result<bool, Error> {
+    let real: Vec<&manifest::Schema1Layer> = layers.iter().filter(|l| !l.empty).collect();
+    obs.report(Report::Resolved {
+        layers: real.iter().map(|l| (l.blob_sum.clone(), 0)).collect(),
+        config: (String::new(), 0),
+    });
+    let work = Workdir::new(store)?;
+    let mut jobs: Vec<Job> = Vec::new();
+    for l in &real {
+        if !jobs.iter().any(|j| j.digest == l.blob_sum) {
+            // schema1 never says the size or compression: sniffed while streaming
+            jobs.push(Job {
+                digest: l.blob_sum.clone(),
+                media_type: String::new(),
+                size: 0,
+            });
+        }
+    }
+    let (landed, ()) = download_all(client, store, &work, obs, stop, jobs, || Ok(()))?;
+    let mut diff_ids = Vec::new();
+    let mut oci_layers = Vec::new();
+    for l in &real {
+        let got = &landed[&l.blob_sum];
+        diff_ids.push(got.digests.diff.digest.clone());
+        let compression = sniff_file(&got.path).unwrap_or(Compression::Gzip);
+        oci_layers.push((
+            l.blob_sum.clone(),
+            got.digests.blob.size,
+            convert::schema1_layer_type(compression),
+        ));
+    }
+    let config = convert::schema1_config(layers, &diff_ids)?;
+    let config_digest = convert::digest_of(&config);
+    if stored_config(store, &req.dest)?.as_deref() == Some(config_digest.as_str()) {
+        return Ok(true);
+    }
+    let order: Vec<String> = real.iter().map(|l| l.blob_sum.clone()).collect();
+    commit(store, obs, &order, &landed)?;
+    store
+        .put_blob(&config)
+        .map_err(|e| Error::Store(format!("cannot store the config: {e}")))?;
+    let oci = convert::oci_manifest((&config_digest, config.len() as u64), &oci_layers);
+    tag(store, &req.dest, &oci)?;
+    Ok(false)
+}
+
+fn sniff_file(path: &Path) -> Option<Compression> {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let n = fs::File::open(path).ok()?.read(&mut head).ok()?;
+    Some(Compression::sniff(&head[..n]))
+}
