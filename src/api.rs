@@ -13,6 +13,7 @@ use crate::distribution::certs::DEFAULT_CERTS_DIR;
 use crate::distribution::client::{Cancel, Client, ClientConfig, Credentials};
 use crate::distribution::reference::{self, Platform};
 use crate::error::Error;
+use crate::host::embedded::EmbeddedHost;
 use crate::pull::{self, Observer, PullRequest, Pulled};
 use crate::store::oci_layout::OciLayout;
 
@@ -145,7 +146,7 @@ pub fn pull(
         auths: auth_store(),
         cancel,
     };
-    pull::pull(&req, &store, observer)
+    pull::pull(&req, &EmbeddedHost::new(store), observer)
 }
 
 /// Checks `username`/`password` at `host` and stores them (encrypted, in

@@ -17,6 +17,7 @@ pub mod digest;
 pub mod distribution;
 pub mod error;
 pub mod ffi;
+pub mod host;
 pub mod progress;
 pub mod progress_map;
 pub mod pull;

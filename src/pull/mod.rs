@@ -1,4 +1,4 @@
-//! A pull into the embedded store: resolve the manifest (choosing a
+//! A pull into a [`Host`]: resolve the manifest (choosing a
 //! platform from a list), then fetch the config and the missing layers in
 //! parallel (at most [`MAX_CONCURRENT`] downloads per pull, each blob
 //! shared with concurrent pulls), verify every layer's two digests, and
@@ -15,7 +15,7 @@ pub mod report;
 use std::collections::{HashMap, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
@@ -26,7 +26,7 @@ use crate::distribution::fetch::{self, FetchEvent, FetchedManifest};
 use crate::distribution::manifest::{self, ImageManifest, Manifest};
 use crate::distribution::reference::{self, Platform};
 use crate::error::Error;
-use crate::store::oci_layout::{Descriptor, OciLayout};
+use crate::host::{Host, ImageReady, LayerPlan, LayerReady, RemoveOnDrop};
 use flight::{Landed, Role};
 pub use report::{Observer, Report};
 
@@ -59,9 +59,10 @@ pub struct Pulled {
     pub up_to_date: bool,
 }
 
-/// Pulls `req.image` into `store` as `req.dest`, reporting to `obs`.
-pub fn pull(req: &PullRequest, store: &OciLayout, obs: &dyn Observer) -> Result<Pulled, Error> {
-    let result = run(req, store, obs);
+/// Pulls `req.image` into `host` as `req.dest`, reporting to `obs`.
+pub fn pull(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled, Error> {
+    let result = run(req, host, obs);
+    host.finish();
     if let Err(e) = &result {
         obs.report(Report::Failed {
             digest: failed_layer(e),
@@ -82,47 +83,32 @@ fn failed_layer(e: &Error) -> Option<String> {
     }
 }
 
-/// A per-pull directory for downloads, removed when dropped.
-struct Workdir(PathBuf);
-
-static WORKDIR_SEQ: AtomicU64 = AtomicU64::new(0);
+/// This pull's download directory, removed at the end whatever happens.
+struct Workdir(RemoveOnDrop);
 
 impl Workdir {
-    fn new(store: &OciLayout) -> Result<Workdir, Error> {
-        let seq = WORKDIR_SEQ.fetch_add(1, Ordering::Relaxed);
-        let dir = store
-            .root()
-            .join(".ingest")
-            .join(format!("pull-{}-{seq}", std::process::id()));
-        fs::create_dir_all(&dir)
-            .map_err(|e| Error::Store(format!("cannot create {}: {e}", dir.display())))?;
-        Ok(Workdir(dir))
+    fn new(host: &dyn Host) -> Result<Workdir, Error> {
+        Ok(Workdir(RemoveOnDrop(host.work_dir()?)))
     }
 
     fn file(&self, digest: &str) -> PathBuf {
-        self.0.join(digest.trim_start_matches("sha256:"))
+        self.0.0.join(digest.trim_start_matches("sha256:"))
     }
 }
 
-impl Drop for Workdir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(req: &PullRequest, store: &OciLayout, obs: &dyn Observer) -> Result<Pulled, Error> {
+fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled, Error> {
     for name in [&req.image, &req.dest] {
         if !reference::valid_image_name(name) {
             return Err(Error::Invalid(format!("Invalid image name {name}")));
         }
     }
     let r = reference::split_image_name(&req.image).map_err(|e| Error::Invalid(e.to_string()))?;
-    let host = reference::transform_host(&r.host).to_string();
+    let registry = reference::transform_host(&r.host).to_string();
     let credentials = match &req.credentials {
         Some(c) => Some(c.clone()),
         None => req
             .auths
-            .load(&host)?
+            .load(&registry)?
             .map(|(username, password)| Credentials {
                 username,
                 password: Secret::new(password),
@@ -130,7 +116,7 @@ fn run(req: &PullRequest, store: &OciLayout, obs: &dyn Observer) -> Result<Pulle
     };
     let stop = Arc::new(AtomicBool::new(false));
     let client = Client::new(
-        &host,
+        &registry,
         &r.name,
         ClientConfig {
             insecure: req.insecure,
@@ -194,8 +180,10 @@ fn run(req: &PullRequest, store: &OciLayout, obs: &dyn Observer) -> Result<Pulle
         digest: shown.clone(),
     });
     let up_to_date = match parsed {
-        Manifest::Image(m) => pull_image(req, store, obs, &client, &stop, &fetched, &m)?,
-        Manifest::Schema1 { layers, .. } => pull_schema1(req, store, obs, &client, &stop, &layers)?,
+        Manifest::Image(m) => pull_image(req, host, obs, &client, &stop, &fetched, &m)?,
+        Manifest::Schema1 { layers, .. } => {
+            pull_schema1(req, host, obs, &client, &stop, &fetched, &layers)?
+        }
         Manifest::Index { .. } => unreachable!("resolved above"),
     };
     obs.report(Report::Done {
@@ -206,18 +194,6 @@ fn run(req: &PullRequest, store: &OciLayout, obs: &dyn Observer) -> Result<Pulle
         digest: shown,
         up_to_date,
     })
-}
-
-/// The config digest of the image stored as `name`, if any.
-fn stored_config(store: &OciLayout, name: &str) -> Result<Option<String>, Error> {
-    let Some(desc) = store.find(name).map_err(|e| Error::Store(e.to_string()))? else {
-        return Ok(None);
-    };
-    let Ok(bytes) = store.read_blob(&desc.digest) else {
-        return Ok(None);
-    };
-    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    Ok(v["config"]["digest"].as_str().map(str::to_string))
 }
 
 /// One blob to fetch for a pull.
@@ -232,7 +208,7 @@ struct Job {
 /// rest and is returned.
 fn download_all<T: Send>(
     client: &Client,
-    store: &OciLayout,
+    host: &dyn Host,
     work: &Workdir,
     obs: &dyn Observer,
     stop: &AtomicBool,
@@ -268,7 +244,7 @@ fn download_all<T: Send>(
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    match download_layer(client, store, work, obs, &job) {
+                    match download_layer(client, host, work, obs, &job) {
                         Ok(l) => {
                             landed
                                 .lock()
@@ -303,7 +279,7 @@ fn download_all<T: Send>(
 
 fn download_layer(
     client: &Client,
-    store: &OciLayout,
+    host: &dyn Host,
     work: &Workdir,
     obs: &dyn Observer,
     job: &Job,
@@ -360,7 +336,7 @@ fn download_layer(
         }
     };
     let role = flight::share(
-        store.root().to_path_buf(),
+        host.store_id(),
         &job.digest,
         &mut |n| report_bytes(n),
         &mut fetch_here,
@@ -390,14 +366,14 @@ fn download_layer(
 
 fn pull_image(
     req: &PullRequest,
-    store: &OciLayout,
+    host: &dyn Host,
     obs: &dyn Observer,
     client: &Client,
     stop: &AtomicBool,
     fetched: &FetchedManifest,
     m: &ImageManifest,
 ) -> Result<bool, Error> {
-    if stored_config(store, &req.dest)?.as_deref() == Some(m.config.digest.as_str()) {
+    if host.up_to_date(&req.dest, &m.config.digest)? {
         return Ok(true);
     }
     obs.report(Report::Resolved {
@@ -408,10 +384,20 @@ fn pull_image(
             .collect(),
         config: (m.config.digest.clone(), m.config.size),
     });
-    let work = Workdir::new(store)?;
+    let plans: Vec<LayerPlan> = m
+        .layers
+        .iter()
+        .map(|l| LayerPlan {
+            digest: l.digest.clone(),
+            media_type: l.media_type.clone(),
+            size: l.size,
+        })
+        .collect();
+    let present = host.present(&plans)?;
+    let work = Workdir::new(host)?;
     let mut jobs: Vec<Job> = Vec::new();
-    for l in &m.layers {
-        if store.has_blob(&l.digest) {
+    for (l, here) in plans.iter().zip(&present) {
+        if *here {
             obs.report(Report::LayerExists {
                 digest: l.digest.clone(),
             });
@@ -424,88 +410,53 @@ fn pull_image(
         }
     }
     let config_digest = m.config.digest.clone();
-    let (landed, config) = download_all(client, store, &work, obs, stop, jobs, || {
+    let (landed, config) = download_all(client, host, &work, obs, stop, jobs, || {
         fetch::fetch_small_blob(client, &config_digest)
     })?;
     let diff_ids = convert::diff_ids(&config, m.layers.len())?;
-    for (l, expected) in m.layers.iter().zip(&diff_ids) {
-        if let Some(got) = landed.get(&l.digest)
-            && got.digests.diff.digest != *expected
-        {
-            return Err(Error::DiffIdMismatch {
-                layer: l.digest.clone(),
-                expected: expected.clone(),
-                actual: got.digests.diff.digest.clone(),
-            });
-        }
+    let mut layers = Vec::with_capacity(plans.len());
+    for ((plan, diff_id), here) in plans.iter().zip(&diff_ids).zip(&present) {
+        let file = match landed.get(&plan.digest) {
+            Some(got) if got.digests.diff.digest != *diff_id => {
+                return Err(Error::DiffIdMismatch {
+                    layer: plan.digest.clone(),
+                    expected: diff_id.clone(),
+                    actual: got.digests.diff.digest.clone(),
+                });
+            }
+            Some(got) if !*here => Some(got.path.as_path()),
+            _ => None,
+        };
+        layers.push(LayerReady {
+            digest: &plan.digest,
+            media_type: convert::oci_layer_type(&plan.media_type),
+            size: plan.size,
+            diff_id,
+            file,
+        });
     }
-    commit(
-        store,
-        obs,
-        &m.layers
-            .iter()
-            .map(|l| l.digest.clone())
-            .collect::<Vec<_>>(),
-        &landed,
-    )?;
-    store
-        .put_blob(&config)
-        .map_err(|e| Error::Store(format!("cannot store the config: {e}")))?;
     let oci = convert::to_oci(&fetched.bytes, m);
-    tag(store, &req.dest, &oci)?;
+    let image = ImageReady {
+        name: &req.dest,
+        manifest: &fetched.bytes,
+        manifest_digest: &fetched.digest,
+        oci_manifest: &oci,
+        config: &config,
+        config_digest: &m.config.digest,
+        layers,
+    };
+    host.register(&image, obs)?;
     Ok(false)
 }
 
-/// Moves verified downloads into the store, in layer order.
-fn commit(
-    store: &OciLayout,
-    obs: &dyn Observer,
-    order: &[String],
-    landed: &HashMap<String, Landed>,
-) -> Result<(), Error> {
-    for digest in order {
-        let Some(l) = landed.get(digest) else {
-            continue;
-        };
-        obs.report(Report::Registering {
-            digest: digest.clone(),
-        });
-        if !l.path.exists() {
-            // the same blob appears twice in this image: already moved
-        } else if store.has_blob(digest) {
-            let _ = fs::remove_file(&l.path);
-        } else {
-            store
-                .commit_blob(&l.path, digest)
-                .map_err(|e| Error::Store(format!("cannot store layer {digest}: {e}")))?;
-        }
-        obs.report(Report::Registered {
-            digest: digest.clone(),
-        });
-    }
-    Ok(())
-}
-
-fn tag(store: &OciLayout, name: &str, manifest: &[u8]) -> Result<(), Error> {
-    let digest = store
-        .put_blob(manifest)
-        .map_err(|e| Error::Store(format!("cannot store the manifest: {e}")))?;
-    let desc = Descriptor {
-        media_type: manifest::OCI_MANIFEST.to_string(),
-        digest,
-        size: manifest.len() as u64,
-    };
-    store
-        .tag(name, &desc)
-        .map_err(|e| Error::Store(format!("cannot name the image {name}: {e}")))
-}
-
+#[allow(clippy::too_many_arguments)]
 fn pull_schema1(
     req: &PullRequest,
-    store: &OciLayout,
+    host: &dyn Host,
     obs: &dyn Observer,
     client: &Client,
     stop: &AtomicBool,
+    fetched: &FetchedManifest,
     layers: &[manifest::Schema1Layer],
 ) -> Result<bool, Error> {
     let real: Vec<&manifest::Schema1Layer> = layers.iter().filter(|l| !l.empty).collect();
@@ -513,7 +464,7 @@ fn pull_schema1(
         layers: real.iter().map(|l| (l.blob_sum.clone(), 0)).collect(),
         config: (String::new(), 0),
     });
-    let work = Workdir::new(store)?;
+    let work = Workdir::new(host)?;
     let mut jobs: Vec<Job> = Vec::new();
     for l in &real {
         if !jobs.iter().any(|j| j.digest == l.blob_sum) {
@@ -525,7 +476,8 @@ fn pull_schema1(
             });
         }
     }
-    let (landed, ()) = download_all(client, store, &work, obs, stop, jobs, || Ok(()))?;
+    // schema1 has no diff_ids to reuse layers by: every layer is fetched
+    let (landed, ()) = download_all(client, host, &work, obs, stop, jobs, || Ok(()))?;
     let mut diff_ids = Vec::new();
     let mut oci_layers = Vec::new();
     for l in &real {
@@ -540,16 +492,31 @@ fn pull_schema1(
     }
     let config = convert::schema1_config(layers, &diff_ids)?;
     let config_digest = convert::digest_of(&config);
-    if stored_config(store, &req.dest)?.as_deref() == Some(config_digest.as_str()) {
+    if host.up_to_date(&req.dest, &config_digest)? {
         return Ok(true);
     }
-    let order: Vec<String> = real.iter().map(|l| l.blob_sum.clone()).collect();
-    commit(store, obs, &order, &landed)?;
-    store
-        .put_blob(&config)
-        .map_err(|e| Error::Store(format!("cannot store the config: {e}")))?;
     let oci = convert::oci_manifest((&config_digest, config.len() as u64), &oci_layers);
-    tag(store, &req.dest, &oci)?;
+    let image = ImageReady {
+        name: &req.dest,
+        manifest: &fetched.bytes,
+        manifest_digest: &fetched.digest,
+        oci_manifest: &oci,
+        config: &config,
+        config_digest: &config_digest,
+        layers: real
+            .iter()
+            .zip(&oci_layers)
+            .zip(&diff_ids)
+            .map(|((l, (_, size, media_type)), diff_id)| LayerReady {
+                digest: &l.blob_sum,
+                media_type,
+                size: *size,
+                diff_id,
+                file: Some(landed[&l.blob_sum].path.as_path()),
+            })
+            .collect(),
+    };
+    host.register(&image, obs)?;
     Ok(false)
 }
 

@@ -1,0 +1,115 @@
+//! The embedded host: images in an OCI image layout (see
+//! store::oci_layout). A layer is present when its blob is; registering
+//! moves the verified downloads into `blobs/`, stores the config and the
+//! OCI manifest, and names the image in `index.json` last, so a failure
+//! before that leaves no image.
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{Host, ImageReady, LayerPlan};
+use crate::distribution::manifest;
+use crate::error::Error;
+use crate::pull::{Observer, Report};
+use crate::store::oci_layout::{Descriptor, OciLayout};
+
+pub struct EmbeddedHost {
+    store: OciLayout,
+}
+
+static WORKDIR_SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn store_err(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::Store(format!("{what}: {e}"))
+}
+
+impl EmbeddedHost {
+    pub fn new(store: OciLayout) -> Self {
+        EmbeddedHost { store }
+    }
+
+    pub fn store(&self) -> &OciLayout {
+        &self.store
+    }
+
+    /// The config digest of the image stored as `name`, if any.
+    pub fn stored_config(&self, name: &str) -> Result<Option<String>, Error> {
+        let Some(desc) = self
+            .store
+            .find(name)
+            .map_err(|e| Error::Store(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let Ok(bytes) = self.store.read_blob(&desc.digest) else {
+            return Ok(None);
+        };
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        Ok(v["config"]["digest"].as_str().map(str::to_string))
+    }
+}
+
+impl Host for EmbeddedHost {
+    fn work_dir(&self) -> Result<PathBuf, Error> {
+        let seq = WORKDIR_SEQ.fetch_add(1, Ordering::Relaxed);
+        let dir = self
+            .store
+            .root()
+            .join(".ingest")
+            .join(format!("pull-{}-{seq}", std::process::id()));
+        fs::create_dir_all(&dir).map_err(store_err("cannot create the download directory"))?;
+        Ok(dir)
+    }
+
+    fn store_id(&self) -> PathBuf {
+        self.store.root().to_path_buf()
+    }
+
+    fn up_to_date(&self, name: &str, config_digest: &str) -> Result<bool, Error> {
+        Ok(self.stored_config(name)?.as_deref() == Some(config_digest))
+    }
+
+    fn present(&self, layers: &[LayerPlan]) -> Result<Vec<bool>, Error> {
+        Ok(layers
+            .iter()
+            .map(|l| self.store.has_blob(&l.digest))
+            .collect())
+    }
+
+    fn register(&self, image: &ImageReady<'_>, obs: &dyn Observer) -> Result<(), Error> {
+        for l in &image.layers {
+            let Some(file) = l.file else { continue };
+            obs.report(Report::Registering {
+                digest: l.digest.to_string(),
+            });
+            if !file.exists() {
+                // the same blob twice in one image: moved already
+            } else if self.store.has_blob(l.digest) {
+                let _ = fs::remove_file(file);
+            } else {
+                self.store
+                    .commit_blob(file, l.digest)
+                    .map_err(|e| Error::Store(format!("cannot store layer {}: {e}", l.digest)))?;
+            }
+            obs.report(Report::Registered {
+                digest: l.digest.to_string(),
+            });
+        }
+        self.store
+            .put_blob(image.config)
+            .map_err(store_err("cannot store the config"))?;
+        let digest = self
+            .store
+            .put_blob(image.oci_manifest)
+            .map_err(store_err("cannot store the manifest"))?;
+        let desc = Descriptor {
+            media_type: manifest::OCI_MANIFEST.to_string(),
+            digest,
+            size: image.oci_manifest.len() as u64,
+        };
+        self.store
+            .tag(image.name, &desc)
+            .map_err(|e| Error::Store(format!("cannot name the image {}: {e}", image.name)))
+    }
+}

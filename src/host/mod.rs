@@ -1,0 +1,73 @@
+//! Where a pull puts what it fetched. The pull itself (src/pull) is
+//! written once against [`Host`]; [`embedded`] stores images in an OCI
+//! layout, and the `isulad` host hands them to the daemon's storage.
+
+#![forbid(unsafe_code)]
+
+pub mod embedded;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::pull::Observer;
+
+/// A layer as the manifest describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerPlan {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+}
+
+/// A verified layer, ready to register.
+#[derive(Clone, Debug)]
+pub struct LayerReady<'a> {
+    pub digest: &'a str,
+    /// The OCI media type of the blob.
+    pub media_type: &'a str,
+    pub size: u64,
+    pub diff_id: &'a str,
+    /// The downloaded blob; `None` for a layer the host already had.
+    pub file: Option<&'a Path>,
+}
+
+/// A pulled image, every part verified.
+#[derive(Clone, Debug)]
+pub struct ImageReady<'a> {
+    pub name: &'a str,
+    /// The image manifest as the registry served it (never a list).
+    pub manifest: &'a [u8],
+    pub manifest_digest: &'a str,
+    /// The same image as an OCI manifest (equal to `manifest` when that is OCI).
+    pub oci_manifest: &'a [u8],
+    pub config: &'a [u8],
+    pub config_digest: &'a str,
+    /// Bottom first.
+    pub layers: Vec<LayerReady<'a>>,
+}
+
+/// A store of images. One value serves one pull.
+pub trait Host: Send + Sync {
+    /// A fresh directory for this pull's downloads; the pull removes it.
+    fn work_dir(&self) -> Result<PathBuf, Error>;
+    /// Pulls into the same store share their downloads (see pull::flight).
+    fn store_id(&self) -> PathBuf;
+    /// `name` already is the image with this config: nothing to do.
+    fn up_to_date(&self, name: &str, config_digest: &str) -> Result<bool, Error>;
+    /// For each layer (bottom first): does the host have it already?
+    fn present(&self, layers: &[LayerPlan]) -> Result<Vec<bool>, Error>;
+    /// Stores the layers in order, then the image under its name. On
+    /// failure nothing of this pull stays registered.
+    fn register(&self, image: &ImageReady<'_>, obs: &dyn Observer) -> Result<(), Error>;
+    /// Called once at the end of every pull, successful or not.
+    fn finish(&self) {}
+}
+
+/// Removes a directory tree when dropped.
+pub struct RemoveOnDrop(pub PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
