@@ -8,7 +8,8 @@ use std::path::Path;
 /// name and include guard, its `#include` lines, and text cbindgen cannot
 /// generate (string macros, libcurl version tests) after the includes.
 struct Header {
-    src: &'static str,
+    /// Source files under src/ffi (several may make one header).
+    src: &'static [&'static str],
     name: &'static str,
     guard: &'static str,
     includes: &'static [&'static str],
@@ -18,7 +19,7 @@ struct Header {
 
 const HEADERS: &[Header] = &[
     Header {
-        src: "aes.rs",
+        src: &["aes.rs"],
         name: "aes.h",
         guard: "DAEMON_MODULES_IMAGE_OCI_REGISTRY_AES_H",
         includes: &[],
@@ -26,7 +27,7 @@ const HEADERS: &[Header] = &[
         extra: "#define AUTH_AESKEY_NAME \"aeskey\"\n#define DEFAULT_AUTH_AESKEY \"/root/.isulad/\" AUTH_AESKEY_NAME\n",
     },
     Header {
-        src: "buffer.rs",
+        src: &["buffer.rs"],
         name: "buffer.h",
         guard: "UTILS_BUFFER_H",
         includes: &[],
@@ -34,7 +35,7 @@ const HEADERS: &[Header] = &[
         extra: "",
     },
     Header {
-        src: "http.rs",
+        src: &["http.rs"],
         name: "http.h",
         guard: "UTILS_HTTP_HTTP_H",
         includes: &["buffer.h"],
@@ -45,7 +46,7 @@ const HEADERS: &[Header] = &[
          #define AUTHZ_REQUEST_URL \"http://localhost/isulad.auth\"\n",
     },
     Header {
-        src: "progress.rs",
+        src: &["progress.rs"],
         name: "progress.h",
         guard: "DAEMON_MODULES_IMAGE_OCI_PROGRESS_STATUS_MAP_H",
         includes: &[],
@@ -53,7 +54,7 @@ const HEADERS: &[Header] = &[
         extra: "",
     },
     Header {
-        src: "timestamp.rs",
+        src: &["timestamp.rs"],
         name: "utils_timestamp.h",
         guard: "UTILS_CUTILS_UTILS_TIMESTAMP_H",
         includes: &[],
@@ -61,7 +62,7 @@ const HEADERS: &[Header] = &[
         extra: "",
     },
     Header {
-        src: "registry_type.rs",
+        src: &["registry_type.rs"],
         name: "registry_type.h",
         guard: "DAEMON_MODULES_IMAGE_OCI_REGISTRY_TYPE_H",
         includes: &["progress.h", "utils_timestamp.h"],
@@ -69,7 +70,7 @@ const HEADERS: &[Header] = &[
         extra: "#define ROOTFS_TYPE \"layers\"\n",
     },
     Header {
-        src: "registry.rs",
+        src: &["registry.rs"],
         name: "registry.h",
         guard: "DAEMON_MODULES_IMAGE_OCI_REGISTRY_REGISTRY_H",
         includes: &["progress.h"],
@@ -77,7 +78,7 @@ const HEADERS: &[Header] = &[
         extra: "",
     },
     Header {
-        src: "http_request.rs",
+        src: &["http_request.rs"],
         name: "http_request.h",
         guard: "DAEMON_MODULES_IMAGE_OCI_REGISTRY_HTTP_REQUEST_H",
         includes: &["registry_type.h"],
@@ -85,7 +86,7 @@ const HEADERS: &[Header] = &[
         extra: "",
     },
     Header {
-        src: "isula_registry.rs",
+        src: &["isula_registry.rs", "pull_handle.rs"],
         name: "isula_registry.h",
         guard: "ISULA_REGISTRY_H",
         includes: &["progress.h", "registry.h"],
@@ -111,8 +112,10 @@ fn main() {
     let root = Path::new(&root);
     let base = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     for h in HEADERS {
-        let src = root.join("src/ffi").join(h.src);
-        println!("cargo::rerun-if-changed={}", src.display());
+        let srcs: Vec<_> = h.src.iter().map(|s| root.join("src/ffi").join(s)).collect();
+        for src in &srcs {
+            println!("cargo::rerun-if-changed={}", src.display());
+        }
         let mut config = base.clone();
         config.include_guard = Some(h.guard.to_string());
         config.includes = h.includes.iter().map(|s| s.to_string()).collect();
@@ -120,11 +123,13 @@ fn main() {
         if !h.extra.is_empty() {
             config.after_includes = Some(h.extra.to_string());
         }
-        let bindings = cbindgen::Builder::new()
-            .with_config(config)
-            .with_src(&src)
+        let mut builder = cbindgen::Builder::new().with_config(config);
+        for src in &srcs {
+            builder = builder.with_src(src);
+        }
+        let bindings = builder
             .generate()
-            .unwrap_or_else(|e| panic!("cbindgen failed for {}: {e}", src.display()));
+            .unwrap_or_else(|e| panic!("cbindgen failed for {}: {e}", h.name));
         let mut text = Vec::new();
         bindings.write(&mut text);
         let text = fix_conditional_fields(&String::from_utf8(text).expect("UTF-8 header"));

@@ -12,6 +12,42 @@
 #include "registry.h"
 
 /*
+ How progress is shown.
+ */
+typedef enum isula_registry_progress_mode {
+  /*
+   `TTY` when the output is a terminal, else `PLAIN`.
+   */
+  ISULA_REGISTRY_PROGRESS_AUTO = 0,
+  /*
+   Docker's bars, redrawn in place, plus a total line.
+   */
+  ISULA_REGISTRY_PROGRESS_TTY = 1,
+  /*
+   Lines for logs and pipes: no escape codes, bounded count.
+   */
+  ISULA_REGISTRY_PROGRESS_PLAIN = 2,
+  /*
+   One Docker-compatible JSON object per line.
+   */
+  ISULA_REGISTRY_PROGRESS_JSON = 3,
+  /*
+   Only the final reference.
+   */
+  ISULA_REGISTRY_PROGRESS_QUIET = 4,
+} isula_registry_progress_mode;
+
+/*
+ A running or finished pull (opaque).
+ */
+typedef struct isula_registry_pull isula_registry_pull;
+
+/*
+ Turns a pull's progress into text (opaque).
+ */
+typedef struct isula_registry_renderer isula_registry_renderer;
+
+/*
  One entry of a progress map.
  */
 typedef struct isula_registry_progress_entry {
@@ -77,6 +113,94 @@ int isula_registry_set_root(const char *dir);
  `platform` is NULL or a C string.
  */
 int isula_registry_set_platform(const char *platform);
+
+/*
+ Starts `registry_pull(options)` on a new thread and returns its handle
+ at once (NULL if `options` lacks an image or destination name). The
+ options are copied; a `progress_status_store` in them is fed too and
+ must live until `isula_registry_pull_free`.
+
+ # Safety
+ `options` is NULL or valid, with NULL or C strings.
+ */
+struct isula_registry_pull *isula_registry_pull_start(const registry_pull_options *options);
+
+/*
+ Waits up to `timeout_ms` (negative: for ever) for the pull to end.
+ True when it has ended.
+
+ # Safety
+ `pull` is NULL or from `isula_registry_pull_start`.
+ */
+bool isula_registry_pull_wait(struct isula_registry_pull *pull, int timeout_ms);
+
+/*
+ The result of an ended pull: 0 success, -1 failure; 1 while running.
+
+ # Safety
+ `pull` is NULL or from `isula_registry_pull_start`.
+ */
+int isula_registry_pull_result(struct isula_registry_pull *pull);
+
+/*
+ The message of a failed pull (NULL otherwise), valid until
+ `isula_registry_pull_free`.
+
+ # Safety
+ `pull` is NULL or from `isula_registry_pull_start`.
+ */
+const char *isula_registry_pull_error(struct isula_registry_pull *pull);
+
+/*
+ Asks the pull to stop: it ends within about a second with "pull
+ cancelled" and leaves nothing behind. Only sets a flag: safe to call
+ from a signal handler or another thread.
+
+ # Safety
+ `pull` is NULL or from `isula_registry_pull_start`, not yet freed.
+ */
+void isula_registry_pull_cancel(struct isula_registry_pull *pull);
+
+/*
+ Cancels the pull if it still runs, waits for its end and frees it.
+
+ # Safety
+ `pull` is NULL or from `isula_registry_pull_start`, not used afterwards.
+ */
+void isula_registry_pull_free(struct isula_registry_pull *pull);
+
+/*
+ A renderer for one output. `AUTO` picks `TTY` when `fd` is a terminal,
+ else `PLAIN` (TERM is never consulted).
+ */
+struct isula_registry_renderer *isula_registry_renderer_new(enum isula_registry_progress_mode mode,
+                                                            int fd);
+
+/*
+ Frees a renderer (NULL is fine).
+
+ # Safety
+ `r` is NULL or from `isula_registry_renderer_new`, not used afterwards.
+ */
+void isula_registry_renderer_free(struct isula_registry_renderer *r);
+
+/*
+ The text to write now for `pull` (malloc'd; "" when nothing changed;
+ NULL on bad arguments). `width` is the terminal's width in columns (0:
+ unknown). Once the pull has ended this writes the last frame and the
+ final lines (Digest, Status, reference, or the error), once.
+
+ # Safety
+ `r` and `pull` are NULL or live handles.
+ */
+char *isula_registry_render(struct isula_registry_renderer *r,
+                            struct isula_registry_pull *pull,
+                            unsigned int width);
+
+/*
+ The width of the terminal on `fd`, or 0 when it is not a terminal.
+ */
+unsigned int isula_registry_terminal_width(int fd);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -16,6 +16,7 @@ pub mod http;
 pub mod http_request;
 pub mod isula_registry;
 pub mod progress;
+pub mod pull_handle;
 pub mod registry;
 pub mod registry_type;
 pub mod timestamp;

@@ -1,0 +1,291 @@
+//! `isula_registry.h`, part two: a pull that runs on its own thread and is
+//! watched, rendered and cancelled from others (what `isula pull` and
+//! examples-c/pull use), and the progress renderer.
+
+use std::ffi::{c_char, c_int, c_uint, c_ushort};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::cstr::strdup;
+use super::guard;
+use super::progress::progress_status_map;
+use super::registry::{pull_options, registry_pull_options};
+use crate::progress::render::{Mode, Renderer, UNKNOWN_WIDTH};
+use crate::pull::{Observer, Report};
+use crate::session::{Ended, PullSession};
+
+/// A running or finished pull (opaque).
+pub struct isula_registry_pull {
+    session: Arc<PullSession>,
+    /// The message of a failed pull, kept for `isula_registry_pull_error`.
+    error: Option<std::ffi::CString>,
+}
+
+/// How progress is shown.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum isula_registry_progress_mode {
+    /// `TTY` when the output is a terminal, else `PLAIN`.
+    ISULA_REGISTRY_PROGRESS_AUTO = 0,
+    /// Docker's bars, redrawn in place, plus a total line.
+    ISULA_REGISTRY_PROGRESS_TTY = 1,
+    /// Lines for logs and pipes: no escape codes, bounded count.
+    ISULA_REGISTRY_PROGRESS_PLAIN = 2,
+    /// One Docker-compatible JSON object per line.
+    ISULA_REGISTRY_PROGRESS_JSON = 3,
+    /// Only the final reference.
+    ISULA_REGISTRY_PROGRESS_QUIET = 4,
+}
+
+/// Turns a pull's progress into text (opaque).
+pub struct isula_registry_renderer {
+    renderer: Renderer,
+}
+
+/// The daemon-style `{dlnow, dltotal}` map, fed alongside the model.
+struct MapObserver(*mut progress_status_map);
+
+// SAFETY: the map is thread-safe (its own locks), and the caller of
+// isula_registry_pull_start keeps it alive until isula_registry_pull_free.
+unsafe impl Send for MapObserver {}
+// SAFETY: as above.
+unsafe impl Sync for MapObserver {}
+
+impl Observer for MapObserver {
+    fn report(&self, report: Report) {
+        // SAFETY: valid until the pull is freed, per isula_registry_pull_start.
+        if let Some(m) = unsafe { self.0.as_ref() } {
+            m.inner.report(report);
+        }
+    }
+}
+
+/// Starts `registry_pull(options)` on a new thread and returns its handle
+/// at once (NULL if `options` lacks an image or destination name). The
+/// options are copied; a `progress_status_store` in them is fed too and
+/// must live until `isula_registry_pull_free`.
+///
+/// # Safety
+/// `options` is NULL or valid, with NULL or C strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_pull_start(
+    options: *const registry_pull_options,
+) -> *mut isula_registry_pull {
+    guard("isula_registry_pull_start", std::ptr::null_mut(), || {
+        // SAFETY: per the contract.
+        let Some(o) = (unsafe { options.as_ref() }) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: per the contract.
+        let opts = match unsafe { pull_options(o) } {
+            Ok(opts) => opts,
+            Err(e) => {
+                super::last_error::set(&e.to_string());
+                return std::ptr::null_mut();
+            }
+        };
+        let extra: Option<Box<dyn Observer>> = if o.progress_status_store.is_null() {
+            None
+        } else {
+            Some(Box::new(MapObserver(o.progress_status_store)))
+        };
+        let session = PullSession::start(opts, extra);
+        Box::into_raw(Box::new(isula_registry_pull {
+            session,
+            error: None,
+        }))
+    })
+}
+
+/// Waits up to `timeout_ms` (negative: for ever) for the pull to end.
+/// True when it has ended.
+///
+/// # Safety
+/// `pull` is NULL or from `isula_registry_pull_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_pull_wait(
+    pull: *mut isula_registry_pull,
+    timeout_ms: c_int,
+) -> bool {
+    guard("isula_registry_pull_wait", false, || {
+        // SAFETY: per the contract.
+        let Some(p) = (unsafe { pull.as_mut() }) else {
+            return false;
+        };
+        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        match p.session.wait(timeout) {
+            Some(Ended::Failed(reason)) => {
+                if p.error.is_none() {
+                    p.error = std::ffi::CString::new(reason.replace('\0', " ")).ok();
+                }
+                true
+            }
+            Some(Ended::Ok { .. }) => true,
+            None => false,
+        }
+    })
+}
+
+/// The result of an ended pull: 0 success, -1 failure; 1 while running.
+///
+/// # Safety
+/// `pull` is NULL or from `isula_registry_pull_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_pull_result(pull: *mut isula_registry_pull) -> c_int {
+    guard("isula_registry_pull_result", -1, || {
+        // SAFETY: per the contract.
+        match unsafe { isula_registry_pull_wait(pull, 0) } {
+            false if pull.is_null() => -1,
+            false => 1,
+            // SAFETY: non-NULL per the check above.
+            true => match unsafe { &*pull }.error {
+                Some(_) => -1,
+                None => 0,
+            },
+        }
+    })
+}
+
+/// The message of a failed pull (NULL otherwise), valid until
+/// `isula_registry_pull_free`.
+///
+/// # Safety
+/// `pull` is NULL or from `isula_registry_pull_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_pull_error(
+    pull: *mut isula_registry_pull,
+) -> *const c_char {
+    guard("isula_registry_pull_error", std::ptr::null(), || {
+        // SAFETY: per the contract.
+        if !unsafe { isula_registry_pull_wait(pull, 0) } {
+            return std::ptr::null();
+        }
+        // SAFETY: isula_registry_pull_wait returned true, so pull is not NULL.
+        unsafe { &*pull }
+            .error
+            .as_ref()
+            .map_or(std::ptr::null(), |e| e.as_ptr())
+    })
+}
+
+/// Asks the pull to stop: it ends within about a second with "pull
+/// cancelled" and leaves nothing behind. Only sets a flag: safe to call
+/// from a signal handler or another thread.
+///
+/// # Safety
+/// `pull` is NULL or from `isula_registry_pull_start`, not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_pull_cancel(pull: *mut isula_registry_pull) {
+    // The guard costs nothing unless a panic happens, and nothing here
+    // allocates or locks, so this stays safe in a signal handler.
+    guard("isula_registry_pull_cancel", (), || {
+        // SAFETY: per the contract.
+        if let Some(p) = unsafe { pull.as_ref() } {
+            p.session.cancel();
+        }
+    })
+}
+
+/// Cancels the pull if it still runs, waits for its end and frees it.
+///
+/// # Safety
+/// `pull` is NULL or from `isula_registry_pull_start`, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_pull_free(pull: *mut isula_registry_pull) {
+    guard("isula_registry_pull_free", (), || {
+        if pull.is_null() {
+            return;
+        }
+        // SAFETY: allocated by Box in isula_registry_pull_start.
+        let p = unsafe { Box::from_raw(pull) };
+        p.session.cancel();
+        p.session.wait(None);
+    })
+}
+
+/// A renderer for one output. `AUTO` picks `TTY` when `fd` is a terminal,
+/// else `PLAIN` (TERM is never consulted).
+#[unsafe(no_mangle)]
+pub extern "C" fn isula_registry_renderer_new(
+    mode: isula_registry_progress_mode,
+    fd: c_int,
+) -> *mut isula_registry_renderer {
+    guard("isula_registry_renderer_new", std::ptr::null_mut(), || {
+        use isula_registry_progress_mode::*;
+        let mode = match mode {
+            ISULA_REGISTRY_PROGRESS_TTY => Mode::Tty,
+            ISULA_REGISTRY_PROGRESS_PLAIN => Mode::Plain,
+            ISULA_REGISTRY_PROGRESS_JSON => Mode::Json,
+            ISULA_REGISTRY_PROGRESS_QUIET => Mode::Quiet,
+            // SAFETY: isatty only inspects the descriptor.
+            ISULA_REGISTRY_PROGRESS_AUTO if unsafe { libc::isatty(fd) } == 1 => Mode::Tty,
+            ISULA_REGISTRY_PROGRESS_AUTO => Mode::Plain,
+        };
+        Box::into_raw(Box::new(isula_registry_renderer {
+            renderer: Renderer::new(mode),
+        }))
+    })
+}
+
+/// Frees a renderer (NULL is fine).
+///
+/// # Safety
+/// `r` is NULL or from `isula_registry_renderer_new`, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_renderer_free(r: *mut isula_registry_renderer) {
+    guard("isula_registry_renderer_free", (), || {
+        if !r.is_null() {
+            // SAFETY: allocated by Box in isula_registry_renderer_new.
+            drop(unsafe { Box::from_raw(r) });
+        }
+    })
+}
+
+/// The text to write now for `pull` (malloc'd; "" when nothing changed;
+/// NULL on bad arguments). `width` is the terminal's width in columns (0:
+/// unknown). Once the pull has ended this writes the last frame and the
+/// final lines (Digest, Status, reference, or the error), once.
+///
+/// # Safety
+/// `r` and `pull` are NULL or live handles.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_render(
+    r: *mut isula_registry_renderer,
+    pull: *mut isula_registry_pull,
+    width: c_uint,
+) -> *mut c_char {
+    guard("isula_registry_render", std::ptr::null_mut(), || {
+        // SAFETY: per the contract.
+        let (Some(r), Some(p)) = (unsafe { r.as_mut() }, unsafe { pull.as_ref() }) else {
+            return std::ptr::null_mut();
+        };
+        let width = match c_ushort::try_from(width) {
+            Ok(0) | Err(_) => UNKNOWN_WIDTH,
+            Ok(w) => w,
+        };
+        let ended = p.session.wait(Some(Duration::ZERO)).is_some();
+        let snap = p.session.snapshot();
+        let text = if ended {
+            r.renderer.finish(&snap, width, snap.at_ms)
+        } else {
+            r.renderer.frame(&snap, width, snap.at_ms)
+        };
+        strdup(&text)
+    })
+}
+
+/// The width of the terminal on `fd`, or 0 when it is not a terminal.
+#[unsafe(no_mangle)]
+pub extern "C" fn isula_registry_terminal_width(fd: c_int) -> c_uint {
+    guard("isula_registry_terminal_width", 0, || {
+        // SAFETY: TIOCGWINSZ fills a winsize we own.
+        unsafe {
+            let mut ws: libc::winsize = std::mem::zeroed();
+            if libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) == 0 {
+                c_uint::from(ws.ws_col)
+            } else {
+                0
+            }
+        }
+    })
+}
