@@ -5,6 +5,7 @@
 //!
 //! One client serves every thread of a pull, so the token is fetched once.
 
+use std::cell::Cell;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,24 +100,25 @@ pub struct Client {
 /// error text, so an error page never lands in a layer file.
 struct Gate<'a> {
     inner: &'a mut dyn Sink,
-    ok: bool,
+    /// Shared with the progress callback: only a 2xx body is progress.
+    ok: &'a Cell<bool>,
     error_body: Vec<u8>,
 }
 
 impl Sink for Gate<'_> {
     fn head(&mut self, status: u32, raw: &[u8]) -> io::Result<()> {
-        self.ok = (200..300).contains(&status);
-        if self.ok {
+        self.ok.set((200..300).contains(&status));
+        if self.ok.get() {
             self.inner.head(status, raw)
         } else {
             Ok(())
         }
     }
     fn body(&mut self, data: &[u8]) -> io::Result<()> {
-        if self.ok {
+        if self.ok.get() {
             self.inner.body(data)
         } else {
-            let room = 64 * 1024usize.saturating_sub(self.error_body.len());
+            let room = (64usize * 1024).saturating_sub(self.error_body.len());
             self.error_body
                 .extend_from_slice(&data[..data.len().min(room)]);
             Ok(())
@@ -254,13 +256,16 @@ impl Client {
         sink: &mut dyn Sink,
         progress: &mut dyn FnMut(u64) -> bool,
     ) -> Result<Reply, transport::TransferError> {
+        let ok = Cell::new(false);
         let mut gate = Gate {
             inner: sink,
-            ok: false,
+            ok: &ok,
             error_body: Vec::new(),
         };
         let cancel = self.config.cancel.clone();
-        let mut on_progress = |t: transport::Transfer| !cancel.is_set() && progress(t.dlnow as u64);
+        // an error page's bytes are not progress
+        let mut on_progress =
+            |t: transport::Transfer| !cancel.is_set() && (!ok.get() || progress(t.dlnow as u64));
         let response = transport::perform(req, &mut gate, Some(&mut on_progress))?;
         Ok(Reply {
             response,
