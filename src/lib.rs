@@ -20,7 +20,7 @@ pub mod ffi;
 pub mod host;
 pub mod progress;
 pub mod progress_map;
-pub mod session;
 pub mod pull;
+pub mod session;
 pub mod store;
 pub mod transport;

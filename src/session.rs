@@ -54,14 +54,21 @@ impl PullSession {
             .spawn(move || {
                 let result = api::pull(&options, worker.as_ref(), worker.cancel.clone());
                 let ended = match result {
-                    Ok(p) => Ended::Ok { up_to_date: p.up_to_date },
+                    Ok(p) => Ended::Ok {
+                        up_to_date: p.up_to_date,
+                    },
                     Err(e) => Ended::Failed(e.to_string()),
                 };
                 *worker.ended.lock().unwrap_or_else(PoisonError::into_inner) = Some(ended);
                 worker.ended_cv.notify_all();
             });
         match handle {
-            Ok(h) => *session.thread.lock().unwrap_or_else(PoisonError::into_inner) = Some(h),
+            Ok(h) => {
+                *session
+                    .thread
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(h)
+            }
             Err(e) => {
                 *session.ended.lock().unwrap_or_else(PoisonError::into_inner) =
                     Some(Ended::Failed(format!("cannot start the pull thread: {e}")));
@@ -91,7 +98,10 @@ impl PullSession {
                     .unwrap_or_else(PoisonError::into_inner)
                     .0
             }
-            None => self.ended_cv.wait_while(guard, |e| e.is_none()).unwrap_or_else(PoisonError::into_inner),
+            None => self
+                .ended_cv
+                .wait_while(guard, |e| e.is_none())
+                .unwrap_or_else(PoisonError::into_inner),
         };
         let ended = guard.clone();
         drop(guard);
@@ -102,7 +112,11 @@ impl PullSession {
     }
 
     fn join(&self) {
-        let handle = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let handle = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(h) = handle {
             let _ = h.join();
         }
@@ -111,7 +125,10 @@ impl PullSession {
     /// The progress as of now.
     pub fn snapshot(&self) -> Snapshot {
         let now = self.now_ms();
-        self.model.lock().unwrap_or_else(PoisonError::into_inner).snapshot(now)
+        self.model
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .snapshot(now)
     }
 
     fn apply(&self, events: Vec<Event>) {
@@ -131,7 +148,10 @@ impl Drop for PullSession {
 
 /// The model's events for one report of the pull.
 pub fn events_for(report: &Report, image: &str) -> Vec<Event> {
-    let phase = |id: &str, phase: Phase| Event::Phase { id: id.to_string(), phase };
+    let phase = |id: &str, phase: Phase| Event::Phase {
+        id: id.to_string(),
+        phase,
+    };
     match report {
         Report::Resolving { name } => {
             let (id, repo) = match reference::split_image_name(name) {
@@ -143,15 +163,31 @@ pub fn events_for(report: &Report, image: &str) -> Vec<Event> {
         Report::Resolved { layers, config } => {
             let mut events = vec![Event::Layers(layers.clone())];
             if !config.0.is_empty() {
-                events.push(Event::Add { id: config.0.clone(), kind: EntryKind::Config, total: config.1 });
+                events.push(Event::Add {
+                    id: config.0.clone(),
+                    kind: EntryKind::Config,
+                    total: config.1,
+                });
             }
             events
         }
         Report::LayerExists { digest } => vec![phase(digest, Phase::AlreadyExists)],
-        Report::Downloading { digest, current, .. } => vec![Event::Bytes { id: digest.clone(), current: *current }],
-        Report::Retrying { digest, attempt, wait } => vec![phase(
+        Report::Downloading {
+            digest, current, ..
+        } => vec![Event::Bytes {
+            id: digest.clone(),
+            current: *current,
+        }],
+        Report::Retrying {
             digest,
-            Phase::Retrying { in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX), attempt: *attempt },
+            attempt,
+            wait,
+        } => vec![phase(
+            digest,
+            Phase::Retrying {
+                in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
+                attempt: *attempt,
+            },
         )],
         Report::Restarted { digest } => vec![Event::Restart { id: digest.clone() }],
         Report::Verifying { digest } => vec![phase(digest, Phase::Verifying)],
@@ -160,7 +196,11 @@ pub fn events_for(report: &Report, image: &str) -> Vec<Event> {
         Report::Registered { digest } => vec![phase(digest, Phase::PullComplete)],
         Report::Digest { digest } => vec![Event::Digest(digest.clone())],
         Report::Done { name, up_to_date } => {
-            vec![Event::Done { name: name.clone(), reference: image.to_string(), up_to_date: *up_to_date }]
+            vec![Event::Done {
+                name: name.clone(),
+                reference: image.to_string(),
+                up_to_date: *up_to_date,
+            }]
         }
         Report::Failed { digest, reason } => {
             let mut events = Vec::new();
