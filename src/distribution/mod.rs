@@ -9,3 +9,4 @@ pub mod client;
 pub mod fetch;
 pub mod manifest;
 pub mod reference;
+pub mod search;
