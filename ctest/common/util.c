@@ -6,6 +6,8 @@
 #include "env.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -111,6 +113,26 @@ long long ctest_file_size(const char *path)
         return -1;
     }
     return (long long)st.st_size;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP) {
+        return rmdir(path);
+    }
+    return unlink(path);
+}
+
+int ctest_rm_rf(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        return errno == ENOENT ? 0 : -1;
+    }
+    return nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
 
 char *ctest_tmp_path(const char *name)

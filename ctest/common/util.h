@@ -20,6 +20,9 @@ int ctest_write_file(const char *path, const void *data, size_t len);
 /* Size of a file, -1 when it cannot be stat'ed */
 long long ctest_file_size(const char *path);
 
+/* Remove path and everything below it (no error when it does not exist). 0 on success. */
+int ctest_rm_rf(const char *path);
+
 /* "$TMP_DIR/<name>-<pid>" (unique per process so parallel runs do not clash) */
 char *ctest_tmp_path(const char *name);
 

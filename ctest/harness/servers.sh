@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # servers.sh start|stop DIR - bring up / tear down everything the C tests talk to:
-# certificates (certs.sh), nginx (nginx.sh) and docker-registry (registry.sh).
+# certificates (certs.sh), nginx (nginx.sh), the docker-registry instances
+# (registry.sh: plain HTTP, HTTPS, HTTPS + Basic auth) and the test images pushed
+# to them (images.sh, built by mkimage.py).
 # Used by the CTest fixtures "servers" (setup/cleanup). start wipes DIR first;
 # stop is idempotent and stops every server by the pid in its pid file.
 set -euo pipefail
@@ -36,6 +38,7 @@ case "$action" in
         "$here/certs.sh" "$dir/certs"
         "$here/nginx.sh" start "$dir"
         "$here/registry.sh" start "$dir"
+        "$here/images.sh" "$dir"
         env_set "$dir" TMP_DIR "$dir/tmp"
         trap - ERR
         echo "servers.sh: environment in $dir/env:"
