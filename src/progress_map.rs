@@ -3,9 +3,10 @@
 //!
 //! iSulad's map is a red-black tree behind a pthread mutex that C callers
 //! lock explicitly while they walk it. Here the explicit lock is a "holder"
-//! marker: while a thread holds it, other threads' updates and reads wait,
-//! and the holder itself can still read (so `lock; read all; unlock` works
-//! from C without deadlocking).
+//! marker: while a thread holds it, other threads' reads wait and their
+//! updates are parked, to land when the holder unlocks, so a slow reader
+//! never slows a download. The holder itself can still read (so
+//! `lock; read all; unlock` works from C without deadlocking).
 
 #![forbid(unsafe_code)]
 
@@ -23,6 +24,8 @@ pub struct Progress {
 #[derive(Default)]
 struct State {
     entries: BTreeMap<String, Progress>,
+    /// Updates made while another thread held the map.
+    parked: BTreeMap<String, Progress>,
     holder: Option<ThreadId>,
 }
 
@@ -51,14 +54,23 @@ impl ProgressStatusMap {
         state
     }
 
-    /// Inserts or overwrites `key`.
+    /// Inserts or overwrites `key`. Never waits for the holder of the
+    /// explicit lock: while another thread holds it, the value is parked
+    /// and lands at its unlock (values are absolute, so the latest wins).
     pub fn update(&self, key: &str, dlnow: i64, dltotal: i64) {
-        let mut state = self.access();
+        let me = thread::current().id();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let progress = Progress { dlnow, dltotal };
-        match state.entries.get_mut(key) {
+        let held_by_other = state.holder.is_some_and(|h| h != me);
+        let target = if held_by_other {
+            &mut state.parked
+        } else {
+            &mut state.entries
+        };
+        match target.get_mut(key) {
             Some(slot) => *slot = progress,
             None => {
-                state.entries.insert(key.to_string(), progress);
+                target.insert(key.to_string(), progress);
             }
         }
     }
@@ -100,6 +112,8 @@ impl ProgressStatusMap {
             return false;
         }
         state.holder = None;
+        let parked = std::mem::take(&mut state.parked);
+        state.entries.extend(parked);
         drop(state);
         self.released.notify_all();
         true
@@ -132,30 +146,49 @@ mod tests {
     }
 
     #[test]
-    fn holder_blocks_other_threads_but_can_read() {
+    fn holder_sees_a_stable_map_and_updates_never_wait() {
         let m = Arc::new(ProgressStatusMap::new());
         m.update("k", 1, 2);
         m.lock();
         assert_eq!(m.snapshot().len(), 1, "holder reads while holding the lock");
-        let done = Arc::new(AtomicBool::new(false));
-        let (m2, done2) = (m.clone(), done.clone());
-        let t = thread::spawn(move || {
+        let m2 = m.clone();
+        // would hang here if an update waited for the holder
+        thread::spawn(move || {
             m2.update("k", 3, 4);
-            done2.store(true, Ordering::SeqCst);
+            m2.update("new", 5, 6);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            m.get("k"),
+            Some(Progress {
+                dlnow: 1,
+                dltotal: 2
+            }),
+            "parked while held"
+        );
+        assert_eq!(m.len(), 1);
+        let done = Arc::new(AtomicBool::new(false));
+        let (m3, done3) = (m.clone(), done.clone());
+        let reader = thread::spawn(move || {
+            let n = m3.len();
+            done3.store(true, Ordering::SeqCst);
+            n
         });
         thread::sleep(Duration::from_millis(100));
         assert!(
             !done.load(Ordering::SeqCst),
-            "update must wait for the holder"
+            "other readers wait for the holder"
         );
         assert!(m.unlock());
-        t.join().unwrap();
+        assert_eq!(reader.join().unwrap(), 2);
         assert_eq!(
             m.get("k"),
             Some(Progress {
                 dlnow: 3,
                 dltotal: 4
-            })
+            }),
+            "parked update landed"
         );
         assert!(!m.unlock(), "unlock without holding reports false");
     }
