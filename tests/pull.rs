@@ -629,3 +629,46 @@ fn cancel_stops_a_pull_and_leaves_nothing() {
     again.cancel = Arc::new(AtomicBool::new(false));
     env.pull(&again, &pull::report::Silent).unwrap();
 }
+
+#[test]
+fn layers_already_stored_are_not_downloaded() {
+    let env = Env::new();
+    let reg = Registry::start(Mode::Http);
+    let base = ImageSpec::sample(Compression::Gzip);
+    let mut bigger = base.clone();
+    bigger
+        .layers
+        .push(LayerSpec::new().file("extra/file.txt", "one more layer\n", 0o644));
+    let a = base.build(&env.dir.path().join("a"), "v1");
+    let b = bigger.build(&env.dir.path().join("b"), "v1");
+    push_oci(&a.layout_dir, "v1", &reg, "test/base:v1").unwrap();
+    push_oci(&b.layout_dir, "v1", &reg, "test/bigger:v1").unwrap();
+    let proxy = FaultProxy::for_registry(&reg);
+
+    env.pull(
+        &env.request(&proxy.host(), "test/base:v1", "base", reg.certs_dir(), true),
+        &pull::report::Silent,
+    )
+    .unwrap();
+    let rec = Recorder::default();
+    env.pull(
+        &env.request(
+            &proxy.host(),
+            "test/bigger:v1",
+            "bigger",
+            reg.certs_dir(),
+            true,
+        ),
+        &rec,
+    )
+    .unwrap();
+    let (shared, new) = b.layers.split_at(a.layers.len());
+    for l in shared {
+        assert_eq!(proxy.blob_gets(&l.digest), 1, "{} fetched again", l.digest);
+        assert!(rec.reports().contains(&Report::LayerExists {
+            digest: l.digest.clone()
+        }));
+    }
+    assert_eq!(proxy.blob_gets(&new[0].digest), 1);
+    assert_unpacks_like_reference(&env, "bigger", &b);
+}
