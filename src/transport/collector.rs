@@ -1,9 +1,9 @@
-//! The libcurl handler: splits the header stream into responses, hands the
-//! final response's head and body to the sink, and forwards progress.
+//! What the libcurl callbacks do: split the header stream into responses,
+//! hand the final response's head and body to the sink, forward progress.
 
 use std::io;
 
-use curl::easy::{Handler, WriteError};
+use curl::easy::WriteError;
 
 use super::{ProgressFn, Sink, Transfer};
 
@@ -76,10 +76,8 @@ impl<'s, 'p> Collector<'s, 'p> {
         self.intermediate =
             (100..200).contains(&self.status) || (redirect && self.follow_redirects);
     }
-}
 
-impl Handler for Collector<'_, '_> {
-    fn header(&mut self, data: &[u8]) -> bool {
+    pub(super) fn header(&mut self, data: &[u8]) -> bool {
         if data.starts_with(b"HTTP/") {
             self.start_response(data);
         }
@@ -99,7 +97,7 @@ impl Handler for Collector<'_, '_> {
         true
     }
 
-    fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
+    pub(super) fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
         if self.intermediate {
             return Ok(data.len());
         }
@@ -121,7 +119,7 @@ impl Handler for Collector<'_, '_> {
         }
     }
 
-    fn progress(&mut self, dltotal: f64, dlnow: f64, ultotal: f64, ulnow: f64) -> bool {
+    pub(super) fn progress(&mut self, dltotal: f64, dlnow: f64, ultotal: f64, ulnow: f64) -> bool {
         match self.progress.as_mut() {
             Some(f) => f(Transfer {
                 dltotal,

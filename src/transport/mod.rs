@@ -8,11 +8,12 @@
 
 #![forbid(unsafe_code)]
 
+use std::cell::RefCell;
 use std::io;
 use std::path::Path;
 use std::time::Duration;
 
-use curl::easy::{Easy2, HttpVersion, List};
+use curl::easy::{Easy, HttpVersion, List};
 
 mod collector;
 
@@ -130,6 +131,14 @@ impl From<curl::Error> for TransferError {
     }
 }
 
+thread_local! {
+    /// One libcurl handle per thread, reset before each request: libcurl
+    /// keeps its live connections, TLS sessions and DNS cache across
+    /// resets, so consecutive requests to a registry reuse a connection
+    /// (iSulad made a new TCP and TLS connection for every request, W2).
+    static HANDLE: RefCell<Option<Easy>> = const { RefCell::new(None) };
+}
+
 /// Performs `req`, streaming the final response into `sink`.
 ///
 /// Any HTTP status is a successful transfer (the caller decides what a 404
@@ -141,34 +150,52 @@ pub fn perform<'p>(
     progress: Option<&'p mut ProgressFn<'p>>,
 ) -> Result<Response, TransferError> {
     curl::init();
-    let with_progress = progress.is_some();
-    let mut easy = Easy2::new(Collector::new(sink, progress, req.follow_redirects));
-    configure(&mut easy, req, with_progress)?;
-    let result = easy.perform();
-    let status = easy.response_code().unwrap_or(0);
-    let collector = easy.get_mut();
-    if let Some(err) = collector.take_write_error() {
-        return Err(TransferError {
-            code: CURLE_WRITE_ERROR,
-            message: format!("failed to write the response: {err}"),
-        });
-    }
-    result?;
-    collector.finish().map_err(|err| TransferError {
+    HANDLE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            let easy = slot.get_or_insert_with(Easy::new);
+            easy.reset();
+            perform_on(easy, req, sink, progress)
+        }
+        // a sink or callback that makes a request of its own: a fresh handle
+        Err(_) => perform_on(&mut Easy::new(), req, sink, progress),
+    })
+}
+
+fn write_failed(err: io::Error) -> TransferError {
+    TransferError {
         code: CURLE_WRITE_ERROR,
         message: format!("failed to write the response: {err}"),
-    })?;
+    }
+}
+
+fn perform_on<'p>(
+    easy: &mut Easy,
+    req: &Request<'_>,
+    sink: &mut dyn Sink,
+    progress: Option<&'p mut ProgressFn<'p>>,
+) -> Result<Response, TransferError> {
+    configure(easy, req, progress.is_some())?;
+    let collector = RefCell::new(Collector::new(sink, progress, req.follow_redirects));
+    let result = {
+        let mut transfer = easy.transfer();
+        transfer.header_function(|data| collector.borrow_mut().header(data))?;
+        transfer.write_function(|data| collector.borrow_mut().write(data))?;
+        transfer.progress_function(|a, b, c, d| collector.borrow_mut().progress(a, b, c, d))?;
+        transfer.perform()
+    };
+    let mut collector = collector.into_inner();
+    if let Some(err) = collector.take_write_error() {
+        return Err(write_failed(err));
+    }
+    result?;
+    collector.finish().map_err(write_failed)?;
     Ok(Response {
-        status,
+        status: easy.response_code().unwrap_or(0),
         headers: collector.take_headers(),
     })
 }
 
-fn configure(
-    easy: &mut Easy2<Collector<'_, '_>>,
-    req: &Request<'_>,
-    with_progress: bool,
-) -> Result<(), curl::Error> {
+fn configure(easy: &mut Easy, req: &Request<'_>, with_progress: bool) -> Result<(), curl::Error> {
     // iSulad only turns spaces into %20; everything else goes as given.
     easy.url(&req.url.replace(' ', "%20"))?;
     easy.signal(false)?;
