@@ -70,12 +70,13 @@ const HEADERS: &[Header] = &[
         extra: "#define ROOTFS_TYPE \"layers\"\n",
     },
     Header {
-        src: &["registry.rs"],
+        src: &["registry.rs", "search.rs"],
         name: "registry.h",
         guard: "DAEMON_MODULES_IMAGE_OCI_REGISTRY_REGISTRY_H",
         includes: &["progress.h"],
-        sys_includes: &["stdbool.h", "stdint.h"],
-        extra: "",
+        sys_includes: &["stdbool.h", "stddef.h", "stdint.h"],
+        extra: "#if defined(ENABLE_IMAGE_SEARCH) && defined(ISULA_REGISTRY_USE_LIBISULA)\n\
+                #include <isula_libutils/imagetool_search_result.h>\n#endif\n",
     },
     Header {
         src: &["http_request.rs"],
@@ -97,6 +98,8 @@ const HEADERS: &[Header] = &[
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(isula_curl_xferinfo)");
+    // only ever set by the daemon's C build, through the header
+    println!("cargo::rustc-check-cfg=cfg(isula_libisula)");
     println!("cargo::rerun-if-changed=cbindgen.toml");
     println!("cargo::rerun-if-changed=build.rs");
 

@@ -27,11 +27,14 @@ typedef struct progress {
 extern "C" {
 #endif // __cplusplus
 
+#if !defined(ISULA_REGISTRY_ISULAD)
 /*
  A new empty map; free it with `progress_status_map_free`.
  */
 struct progress_status_map *progress_status_map_new(void);
+#endif
 
+#if !defined(ISULA_REGISTRY_ISULAD)
 /*
  Inserts or overwrites `key` (copied). False on NULL arguments.
 
@@ -42,7 +45,9 @@ bool progress_status_map_udpate(struct progress_status_map *map,
                                 char *key,
                                 int64_t current,
                                 int64_t total);
+#endif
 
+#if !defined(ISULA_REGISTRY_ISULAD)
 /*
  Number of entries (0 for NULL).
 
@@ -50,7 +55,9 @@ bool progress_status_map_udpate(struct progress_status_map *map,
  `map` is NULL or from `progress_status_map_new`.
  */
 size_t progress_status_map_size(struct progress_status_map *map);
+#endif
 
+#if !defined(ISULA_REGISTRY_ISULAD)
 /*
  Holds the map for the calling thread: other threads' updates wait until
  `progress_status_map_unlock`. False for NULL.
@@ -59,7 +66,9 @@ size_t progress_status_map_size(struct progress_status_map *map);
  `map` is NULL or from `progress_status_map_new`.
  */
 bool progress_status_map_lock(struct progress_status_map *map);
+#endif
 
+#if !defined(ISULA_REGISTRY_ISULAD)
 /*
  Releases what `progress_status_map_lock` took.
 
@@ -67,7 +76,9 @@ bool progress_status_map_lock(struct progress_status_map *map);
  `map` is NULL or from `progress_status_map_new`.
  */
 void progress_status_map_unlock(struct progress_status_map *map);
+#endif
 
+#if !defined(ISULA_REGISTRY_ISULAD)
 /*
  Frees the map and its entries (NULL is fine).
 
@@ -75,6 +86,7 @@ void progress_status_map_unlock(struct progress_status_map *map);
  `map` is NULL or from `progress_status_map_new`, unused afterwards.
  */
 void progress_status_map_free(struct progress_status_map *map);
+#endif
 
 #ifdef __cplusplus
 }  // extern "C"

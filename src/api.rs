@@ -11,10 +11,12 @@ use std::sync::{Arc, PoisonError, RwLock};
 use crate::auths::{AuthStore, DEFAULT_AUTH_DIR, Secret};
 use crate::distribution::certs::DEFAULT_CERTS_DIR;
 use crate::distribution::client::{Cancel, Client, ClientConfig, Credentials};
-use crate::distribution::reference::{self, Platform};
+use crate::distribution::reference::Platform;
 use crate::error::Error;
+#[cfg(not(feature = "isulad"))]
 use crate::host::embedded::EmbeddedHost;
 use crate::pull::{self, Observer, PullRequest, Pulled};
+#[cfg(not(feature = "isulad"))]
 use crate::store::oci_layout::OciLayout;
 
 /// The environment variable naming the embedded store's root.
@@ -120,17 +122,16 @@ pub struct PullOptions {
     pub insecure: bool,
 }
 
-/// Pulls into the embedded store.
+/// Pulls into the embedded store (with the `isulad` feature: into the
+/// daemon's storage, the image's host transformed by the daemon's
+/// `registry-transformation`).
 pub fn pull(
     options: &PullOptions,
     observer: &dyn Observer,
     cancel: Arc<AtomicBool>,
 ) -> Result<Pulled, Error> {
-    let root = store_root();
-    let store = OciLayout::open(&root)
-        .map_err(|e| Error::Store(format!("cannot open the store {}: {e}", root.display())))?;
     let req = PullRequest {
-        image: options.image.clone(),
+        image: transform_image(&options.image),
         dest: options.dest.clone(),
         credentials: options
             .credentials
@@ -146,7 +147,32 @@ pub fn pull(
         auths: auth_store(),
         cancel,
     };
-    pull::pull(&req, &EmbeddedHost::new(store), observer)
+    #[cfg(feature = "isulad")]
+    return pull::pull(&req, &crate::host::isulad::IsuladHost::new()?, observer);
+    #[cfg(not(feature = "isulad"))]
+    {
+        let root = store_root();
+        let store = OciLayout::open(&root)
+            .map_err(|e| Error::Store(format!("cannot open the store {}: {e}", root.display())))?;
+        pull::pull(&req, &EmbeddedHost::new(store), observer)
+    }
+}
+
+/// The registry-transformation of `host` (docker.io → registry-1.docker.io):
+/// the daemon's map with the `isulad` feature, else the built-in one.
+fn transform_host(host: &str) -> String {
+    #[cfg(feature = "isulad")]
+    return crate::host::isulad::transform_host(host);
+    #[cfg(not(feature = "isulad"))]
+    crate::distribution::reference::transform_host(host).to_string()
+}
+
+/// `image` with its host (the text before the first `/`) transformed.
+fn transform_image(image: &str) -> String {
+    match image.split_once('/') {
+        Some((host, rest)) => format!("{}/{rest}", transform_host(host)),
+        None => image.to_string(),
+    }
 }
 
 /// Checks `username`/`password` at `host` and stores them (encrypted, in
@@ -163,7 +189,7 @@ pub fn login(
             "login needs a registry host, a username and a password".to_string(),
         ));
     }
-    let host = reference::transform_host(host);
+    let host = &transform_host(host);
     let client = Client::new(
         host,
         "",
@@ -192,9 +218,9 @@ pub fn logout(host: &str) -> Result<(), Error> {
     }
     let store = auth_store();
     store.delete(host)?;
-    let transformed = reference::transform_host(host);
+    let transformed = transform_host(host);
     if transformed != host {
-        store.delete(transformed)?;
+        store.delete(&transformed)?;
     }
     Ok(())
 }

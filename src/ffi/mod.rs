@@ -12,6 +12,8 @@
 
 pub mod aes;
 pub mod buffer;
+#[cfg(feature = "isulad")]
+pub mod daemon;
 pub mod http;
 pub mod http_request;
 pub mod isula_registry;
@@ -19,6 +21,8 @@ pub mod progress;
 pub mod pull_handle;
 pub mod registry;
 pub mod registry_type;
+#[cfg(feature = "image_search")]
+pub mod search;
 pub mod timestamp;
 
 mod cstr;

@@ -3,12 +3,17 @@
 //! including its spelling `progress_status_map_udpate`.
 //!
 //! The map is opaque here (iSulad's daemon walks its own rb-tree layout;
-//! with the daemon, its own progress.c is used). C reads every entry with
+//! with the daemon, its own progress.c is used: with the `isulad` feature
+//! these functions are not defined, and `registry_pull` feeds the daemon's
+//! map through the daemon's `progress_status_map_udpate`). C reads every entry with
 //! `isula_registry_progress_entries` (isula_registry.h).
 
+#[cfg(not(feature = "isulad"))]
 use std::ffi::c_char;
 
+#[cfg(not(feature = "isulad"))]
 use super::cstr::opt_str;
+#[cfg(not(feature = "isulad"))]
 use super::guard;
 use crate::progress_map::ProgressStatusMap;
 
@@ -28,6 +33,7 @@ pub struct progress {
 const _: () = assert!(std::mem::size_of::<progress>() == 16);
 
 /// A new empty map; free it with `progress_status_map_free`.
+#[cfg(not(feature = "isulad"))]
 #[unsafe(no_mangle)]
 pub extern "C" fn progress_status_map_new() -> *mut progress_status_map {
     guard("progress_status_map_new", std::ptr::null_mut(), || {
@@ -41,6 +47,7 @@ pub extern "C" fn progress_status_map_new() -> *mut progress_status_map {
 ///
 /// # Safety
 /// `map` is NULL or from `progress_status_map_new`; `key` NULL or a C string.
+#[cfg(not(feature = "isulad"))]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn progress_status_map_udpate(
     map: *mut progress_status_map,
@@ -62,6 +69,7 @@ pub unsafe extern "C" fn progress_status_map_udpate(
 ///
 /// # Safety
 /// `map` is NULL or from `progress_status_map_new`.
+#[cfg(not(feature = "isulad"))]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn progress_status_map_size(map: *mut progress_status_map) -> usize {
     guard("progress_status_map_size", 0, || {
@@ -75,6 +83,7 @@ pub unsafe extern "C" fn progress_status_map_size(map: *mut progress_status_map)
 ///
 /// # Safety
 /// `map` is NULL or from `progress_status_map_new`.
+#[cfg(not(feature = "isulad"))]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn progress_status_map_lock(map: *mut progress_status_map) -> bool {
     guard("progress_status_map_lock", false, || {
@@ -91,6 +100,7 @@ pub unsafe extern "C" fn progress_status_map_lock(map: *mut progress_status_map)
 ///
 /// # Safety
 /// `map` is NULL or from `progress_status_map_new`.
+#[cfg(not(feature = "isulad"))]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn progress_status_map_unlock(map: *mut progress_status_map) {
     guard("progress_status_map_unlock", (), || {
@@ -105,6 +115,7 @@ pub unsafe extern "C" fn progress_status_map_unlock(map: *mut progress_status_ma
 ///
 /// # Safety
 /// `map` is NULL or from `progress_status_map_new`, unused afterwards.
+#[cfg(not(feature = "isulad"))]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn progress_status_map_free(map: *mut progress_status_map) {
     guard("progress_status_map_free", (), || {

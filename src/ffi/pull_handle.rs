@@ -8,10 +8,13 @@ use std::time::Duration;
 
 use super::cstr::strdup;
 use super::guard;
+#[cfg(not(feature = "isulad"))]
 use super::progress::progress_status_map;
 use super::registry::{pull_options, registry_pull_options};
 use crate::progress::render::{Mode, Renderer, UNKNOWN_WIDTH};
-use crate::pull::{Observer, Report};
+use crate::pull::Observer;
+#[cfg(not(feature = "isulad"))]
+use crate::pull::Report;
 use crate::session::{Ended, PullSession};
 
 /// A running or finished pull (opaque).
@@ -42,15 +45,20 @@ pub struct isula_registry_renderer {
     renderer: Renderer,
 }
 
-/// The daemon-style `{dlnow, dltotal}` map, fed alongside the model.
+/// The daemon-style `{dlnow, dltotal}` map, fed alongside the model (with
+/// the `isulad` feature the map is the daemon's: see daemon::ProgressFeed).
+#[cfg(not(feature = "isulad"))]
 struct MapObserver(*mut progress_status_map);
 
 // SAFETY: the map is thread-safe (its own locks), and the caller of
 // isula_registry_pull_start keeps it alive until isula_registry_pull_free.
+#[cfg(not(feature = "isulad"))]
 unsafe impl Send for MapObserver {}
 // SAFETY: as above.
+#[cfg(not(feature = "isulad"))]
 unsafe impl Sync for MapObserver {}
 
+#[cfg(not(feature = "isulad"))]
 impl Observer for MapObserver {
     fn report(&self, report: Report) {
         // SAFETY: valid until the pull is freed, per isula_registry_pull_start.
@@ -87,7 +95,11 @@ pub unsafe extern "C" fn isula_registry_pull_start(
         let extra: Option<Box<dyn Observer>> = if o.progress_status_store.is_null() {
             None
         } else {
-            Some(Box::new(MapObserver(o.progress_status_store)))
+            #[cfg(not(feature = "isulad"))]
+            let feed = MapObserver(o.progress_status_store);
+            #[cfg(feature = "isulad")]
+            let feed = super::daemon::ProgressFeed::new(o.progress_status_store);
+            Some(Box::new(feed))
         };
         let session = PullSession::start(opts, extra);
         Box::into_raw(Box::new(isula_registry_pull {

@@ -9,6 +9,7 @@ use super::cstr::{free, free_sensitive, opt_str};
 use super::progress::progress_status_map;
 use super::{guard, last_error};
 use crate::api;
+#[cfg(not(feature = "isulad"))]
 use crate::pull::report::Silent;
 
 /// Credentials; both NULL means "use the ones stored by login".
@@ -121,11 +122,28 @@ fn operation(name: &str, body: impl FnOnce() -> Result<(), crate::error::Error>)
         match body() {
             Ok(()) => 0,
             Err(e) => {
-                last_error::set(&e.to_string());
+                set_error(name, &e.to_string());
                 -1
             }
         }
     })
+}
+
+/// Records the failure of operation `name` for the calling thread: its
+/// last error and, with the `isulad` feature, the daemon's log and error
+/// message (`isulad_try_set_error_message("%s", message)`).
+pub(crate) fn set_error(name: &str, message: &str) {
+    last_error::set(message);
+    #[cfg(feature = "isulad")]
+    {
+        super::daemon::log(
+            super::daemon::LogLevel::Error,
+            &format!("{name}: {message}"),
+        );
+        super::daemon::set_error_message(message);
+    }
+    #[cfg(not(feature = "isulad"))]
+    let _ = name;
 }
 
 /// Sets the directory of auths.json and aeskey, and the certs.d directory;
@@ -161,14 +179,22 @@ pub unsafe extern "C" fn registry_pull(options: *mut registry_pull_options) -> c
     operation("registry_pull", || {
         // SAFETY: per the contract.
         let opts = unsafe { pull_options(o) }?;
-        // SAFETY: per the contract.
-        let map = unsafe { o.progress_status_store.as_ref() };
         let cancel = Arc::new(AtomicBool::new(false));
-        match map {
+        // with the daemon, the map is its own: fed through its
+        // progress_status_map_udpate, never dereferenced here
+        #[cfg(feature = "isulad")]
+        let result = api::pull(
+            &opts,
+            &super::daemon::ProgressFeed::new(o.progress_status_store),
+            cancel,
+        );
+        #[cfg(not(feature = "isulad"))]
+        // SAFETY: per the contract.
+        let result = match unsafe { o.progress_status_store.as_ref() } {
             Some(m) => api::pull(&opts, &m.inner, cancel),
             None => api::pull(&opts, &Silent, cancel),
-        }
-        .map(|_| ())
+        };
+        result.map(|_| ())
     })
 }
 

@@ -90,7 +90,7 @@ pub unsafe extern "C" fn registry_search(
                 0
             }
             Err(e) => {
-                last_error::set(&e.to_string());
+                super::registry::set_error("registry_search", &e.to_string());
                 -1
             }
         }

@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 pub mod embedded;
+#[cfg(feature = "isulad")]
+pub mod isulad;
 
 use std::path::{Path, PathBuf};
 

@@ -36,7 +36,8 @@ pub const MAX_CONCURRENT: usize = 5;
 /// What to pull and how.
 #[derive(Clone, Debug)]
 pub struct PullRequest {
-    /// Full reference with host, e.g. `127.0.0.1:5000/test/x:v1`.
+    /// Full reference with host, e.g. `127.0.0.1:5000/test/x:v1`; the host
+    /// is used as given (the caller applies the registry transformation).
     pub image: String,
     /// The name to store it under.
     pub dest: String,
@@ -103,7 +104,7 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
         }
     }
     let r = reference::split_image_name(&req.image).map_err(|e| Error::Invalid(e.to_string()))?;
-    let registry = reference::transform_host(&r.host).to_string();
+    let registry = r.host.clone();
     let credentials = match &req.credentials {
         Some(c) => Some(c.clone()),
         None => req

@@ -1,0 +1,632 @@
+//! What the library imports from the iSulad daemon (cargo feature
+//! `isulad`), exactly as iSulad's C registry module imports it (contract
+//! section 2): the storage API, the OCI image module's settings, the daemon
+//! constants, the thread-local error message, the progress map, and a
+//! logging shim. None of these is defined here: the daemon executable
+//! (linked with `-rdynamic`) provides them.
+//!
+//! Above the raw imports sit safe wrappers (the only `unsafe` for the
+//! `isulad` host): they copy what C returns into Rust values and free the C
+//! memory at once with the daemon's own free functions.
+//!
+//! The logging shim is the one function the daemon side must add, because
+//! lcr's `ERROR`/`WARN`/`INFO`/`DEBUG` are static inline functions around a
+//! `va_list` (contract 2.5). A few lines of C compiled into isulad:
+//!
+//! ```c
+//! #include <isula_libutils/log.h>
+//!
+//! /* level: 0 error, 1 warning, 2 info, 3 debug (see isula-registry's README) */
+//! void isula_registry_log(int level, const char *msg)
+//! {
+//!     switch (level) {
+//!     case 0: ERROR("%s", msg); break;
+//!     case 1: WARN("%s", msg); break;
+//!     case 2: INFO("%s", msg); break;
+//!     default: DEBUG("%s", msg); break;
+//!     }
+//! }
+//! ```
+
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::timestamp::types_timestamp_t;
+use crate::pull::{Observer, Report};
+
+// ---------------------------------------------------------------------------
+// Mirrors of the daemon's structs (x86_64 / aarch64 LP64 layouts, contract 2).
+
+/// libisula `json_map_string_string`.
+#[repr(C)]
+pub struct json_map_string_string {
+    pub keys: *mut *mut c_char,
+    pub values: *mut *mut c_char,
+    pub len: usize,
+}
+
+/// storage.h `struct layer`.
+#[repr(C)]
+pub struct layer {
+    /// Layer id: the chain id hex, no `sha256:` prefix.
+    pub id: *mut c_char,
+    pub parent: *mut c_char,
+    pub mount_point: *mut c_char,
+    pub mount_count: c_int,
+    pub compressed_digest: *mut c_char,
+    pub compress_size: i64,
+    pub uncompressed_digest: *mut c_char,
+    pub uncompress_size: i64,
+    pub writable: bool,
+}
+
+/// storage.h `struct layer_list`.
+#[repr(C)]
+pub struct layer_list {
+    pub layers: *mut *mut layer,
+    pub layers_len: usize,
+}
+
+/// storage.h `storage_layer_create_opts_t`.
+#[repr(C)]
+pub struct storage_layer_create_opts_t {
+    pub parent: *const c_char,
+    pub uncompress_digest: *const c_char,
+    pub compressed_digest: *const c_char,
+    pub layer_data_path: *const c_char,
+    pub writable: bool,
+    pub storage_opts: *mut json_map_string_string,
+}
+
+/// storage.h `struct storage_img_create_options`.
+#[repr(C)]
+pub struct storage_img_create_options {
+    pub create_time: *mut types_timestamp_t,
+    pub digest: *mut c_char,
+}
+
+/// libisula `imagetool_image_summary`; only `id` is read.
+#[repr(C)]
+pub struct imagetool_image_summary {
+    pub id: *mut c_char,
+    pub repo_tags: *mut *mut c_char,
+    pub repo_tags_len: usize,
+    pub repo_digests: *mut *mut c_char,
+    pub repo_digests_len: usize,
+    pub top_layer: *mut c_char,
+    pub size: u64,
+    pub created: *mut c_char,
+    pub loaded: *mut c_char,
+    pub uid: *mut c_void,
+    pub username: *mut c_char,
+    pub labels: *mut json_map_string_string,
+    pub _residual: *mut c_void,
+}
+
+/// oci_image.h `struct oci_image_module_data`.
+#[repr(C)]
+pub struct oci_image_module_data {
+    /// The daemon's graph directory (default `/var/lib/isulad`).
+    pub root_dir: *mut c_char,
+    pub use_decrypted_key: bool,
+    pub insecure_skip_verify_enforce: bool,
+    pub registry_mirrors: *mut *mut c_char,
+    pub registry_mirrors_len: usize,
+    pub insecure_registries: *mut *mut c_char,
+    pub insecure_registries_len: usize,
+}
+
+/// libisula `isulad_daemon_constants` (daemon_constants.json).
+#[repr(C)]
+pub struct isulad_daemon_constants {
+    pub default_host: *mut c_char,
+    pub registry_transformation: *mut json_map_string_string,
+    pub _residual: *mut c_void,
+}
+
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(size_of::<json_map_string_string>() == 24);
+    assert!(offset_of!(json_map_string_string, values) == 8);
+    assert!(offset_of!(json_map_string_string, len) == 16);
+
+    assert!(size_of::<layer>() == 72);
+    assert!(offset_of!(layer, parent) == 8);
+    assert!(offset_of!(layer, mount_point) == 16);
+    assert!(offset_of!(layer, mount_count) == 24);
+    assert!(offset_of!(layer, compressed_digest) == 32);
+    assert!(offset_of!(layer, compress_size) == 40);
+    assert!(offset_of!(layer, uncompressed_digest) == 48);
+    assert!(offset_of!(layer, uncompress_size) == 56);
+    assert!(offset_of!(layer, writable) == 64);
+
+    assert!(size_of::<layer_list>() == 16);
+    assert!(offset_of!(layer_list, layers_len) == 8);
+
+    assert!(size_of::<storage_layer_create_opts_t>() == 48);
+    assert!(offset_of!(storage_layer_create_opts_t, uncompress_digest) == 8);
+    assert!(offset_of!(storage_layer_create_opts_t, compressed_digest) == 16);
+    assert!(offset_of!(storage_layer_create_opts_t, layer_data_path) == 24);
+    assert!(offset_of!(storage_layer_create_opts_t, writable) == 32);
+    assert!(offset_of!(storage_layer_create_opts_t, storage_opts) == 40);
+
+    assert!(size_of::<storage_img_create_options>() == 16);
+    assert!(offset_of!(storage_img_create_options, digest) == 8);
+
+    assert!(size_of::<imagetool_image_summary>() == 104);
+    assert!(offset_of!(imagetool_image_summary, repo_tags) == 8);
+    assert!(offset_of!(imagetool_image_summary, repo_tags_len) == 16);
+    assert!(offset_of!(imagetool_image_summary, repo_digests) == 24);
+    assert!(offset_of!(imagetool_image_summary, repo_digests_len) == 32);
+    assert!(offset_of!(imagetool_image_summary, top_layer) == 40);
+    assert!(offset_of!(imagetool_image_summary, size) == 48);
+    assert!(offset_of!(imagetool_image_summary, created) == 56);
+    assert!(offset_of!(imagetool_image_summary, loaded) == 64);
+    assert!(offset_of!(imagetool_image_summary, uid) == 72);
+    assert!(offset_of!(imagetool_image_summary, username) == 80);
+    assert!(offset_of!(imagetool_image_summary, labels) == 88);
+    assert!(offset_of!(imagetool_image_summary, _residual) == 96);
+
+    assert!(size_of::<oci_image_module_data>() == 48);
+    assert!(offset_of!(oci_image_module_data, use_decrypted_key) == 8);
+    assert!(offset_of!(oci_image_module_data, insecure_skip_verify_enforce) == 9);
+    assert!(offset_of!(oci_image_module_data, registry_mirrors) == 16);
+    assert!(offset_of!(oci_image_module_data, registry_mirrors_len) == 24);
+    assert!(offset_of!(oci_image_module_data, insecure_registries) == 32);
+    assert!(offset_of!(oci_image_module_data, insecure_registries_len) == 40);
+
+    assert!(size_of::<isulad_daemon_constants>() == 24);
+    assert!(offset_of!(isulad_daemon_constants, registry_transformation) == 8);
+    assert!(offset_of!(isulad_daemon_constants, _residual) == 16);
+};
+
+// ---------------------------------------------------------------------------
+// The imports.
+
+unsafe extern "C" {
+    fn storage_layers_get_by_compress_digest(digest: *const c_char) -> *mut layer_list;
+    fn free_layer_list(ptr: *mut layer_list);
+    fn storage_inc_hold_refs(layer_id: *const c_char) -> c_int;
+    fn storage_dec_hold_refs(layer_id: *const c_char) -> c_int;
+    fn storage_layer_get(layer_id: *const c_char) -> *mut layer;
+    fn free_layer(l: *mut layer);
+    fn storage_layer_try_repair_lowers(
+        layer_id: *const c_char,
+        last_layer_id: *const c_char,
+    ) -> c_int;
+    fn storage_layer_create(
+        layer_id: *const c_char,
+        opts: *mut storage_layer_create_opts_t,
+    ) -> c_int;
+    fn storage_layer_chain_delete(layer_id: *const c_char) -> c_int;
+    fn storage_img_get_summary(img_id: *const c_char) -> *mut imagetool_image_summary;
+    fn free_imagetool_image_summary(ptr: *mut imagetool_image_summary);
+    fn storage_img_create(
+        id: *const c_char,
+        parent_id: *const c_char,
+        metadata: *const c_char,
+        opts: *mut storage_img_create_options,
+    ) -> c_int;
+    fn storage_get_img_top_layer(id: *const c_char) -> *mut c_char;
+    fn storage_img_add_name(img_id: *const c_char, img_name: *const c_char) -> c_int;
+    fn storage_img_set_big_data(
+        img_id: *const c_char,
+        key: *const c_char,
+        val: *const c_char,
+    ) -> c_int;
+    fn storage_img_set_loaded_time(
+        img_id: *const c_char,
+        loaded_time: *mut types_timestamp_t,
+    ) -> c_int;
+    fn storage_img_set_image_size(image_id: *const c_char) -> c_int;
+    fn storage_img_delete(img_id: *const c_char, commit: bool) -> c_int;
+    fn get_oci_image_data() -> *mut oci_image_module_data;
+    fn get_isulad_daemon_constants() -> *mut isulad_daemon_constants;
+    fn isulad_try_set_error_message(format: *const c_char, ...);
+    fn progress_status_map_udpate(
+        progress_status_map: *mut c_void,
+        key: *mut c_char,
+        current: i64,
+        total: i64,
+    ) -> bool;
+    fn isula_registry_log(level: c_int, msg: *const c_char);
+}
+
+// ---------------------------------------------------------------------------
+// Safe wrappers.
+
+/// A daemon function that reported failure (or an argument C cannot carry,
+/// such as a string with a NUL byte).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaemonError(pub &'static str);
+
+impl fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed", self.0)
+    }
+}
+
+impl std::error::Error for DaemonError {}
+
+type Result<T = ()> = std::result::Result<T, DaemonError>;
+
+fn c(s: &str, what: &'static str) -> Result<CString> {
+    CString::new(s).map_err(|_| DaemonError(what))
+}
+
+fn c_path(p: &Path, what: &'static str) -> Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| DaemonError(what))
+}
+
+fn status(rc: c_int, what: &'static str) -> Result {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(DaemonError(what))
+    }
+}
+
+/// Copies a C string (NULL → None; invalid UTF-8 is replaced).
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string.
+unsafe fn copy_str(p: *const c_char) -> Option<String> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and NUL-terminated per the caller.
+    Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+/// A layer of the daemon's store, copied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DaemonLayer {
+    pub id: String,
+    pub parent: Option<String>,
+    pub compressed_digest: Option<String>,
+    pub uncompressed_digest: Option<String>,
+}
+
+/// `storage_layers_get_by_compress_digest`: every stored layer made from
+/// the blob `digest` (copied; the list is freed).
+pub fn layers_by_compressed_digest(digest: &str) -> Vec<DaemonLayer> {
+    let Ok(d) = c(digest, "storage_layers_get_by_compress_digest") else {
+        return Vec::new();
+    };
+    // SAFETY: d is a valid C string for the duration of the call.
+    let list = unsafe { storage_layers_get_by_compress_digest(d.as_ptr()) };
+    if list.is_null() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // SAFETY: a non-NULL list from storage has `layers_len` entries in
+    // `layers`, each NULL or a valid layer with NULL or C strings; it stays
+    // valid until free_layer_list, which is called once, after the copy.
+    unsafe {
+        let l = &*list;
+        if !l.layers.is_null() {
+            for i in 0..l.layers_len {
+                let Some(layer) = (*l.layers.add(i)).as_ref() else {
+                    continue;
+                };
+                let Some(id) = copy_str(layer.id) else {
+                    continue;
+                };
+                out.push(DaemonLayer {
+                    id,
+                    parent: copy_str(layer.parent),
+                    compressed_digest: copy_str(layer.compressed_digest),
+                    uncompressed_digest: copy_str(layer.uncompressed_digest),
+                });
+            }
+        }
+        free_layer_list(list);
+    }
+    out
+}
+
+/// `storage_inc_hold_refs`: pins a layer against deletion.
+pub fn inc_hold_refs(id: &str) -> Result {
+    let id = c(id, "storage_inc_hold_refs")?;
+    // SAFETY: valid C string for the call.
+    status(
+        unsafe { storage_inc_hold_refs(id.as_ptr()) },
+        "storage_inc_hold_refs",
+    )
+}
+
+/// `storage_dec_hold_refs`: unpins a layer.
+pub fn dec_hold_refs(id: &str) -> Result {
+    let id = c(id, "storage_dec_hold_refs")?;
+    // SAFETY: valid C string for the call.
+    status(
+        unsafe { storage_dec_hold_refs(id.as_ptr()) },
+        "storage_dec_hold_refs",
+    )
+}
+
+/// `storage_layer_get` (then `free_layer`): does the layer exist?
+pub fn layer_exists(id: &str) -> bool {
+    let Ok(id) = c(id, "storage_layer_get") else {
+        return false;
+    };
+    // SAFETY: valid C string for the call; the result is NULL or a layer
+    // owned by us, freed once with free_layer.
+    unsafe {
+        let l = storage_layer_get(id.as_ptr());
+        if l.is_null() {
+            return false;
+        }
+        free_layer(l);
+    }
+    true
+}
+
+/// `storage_layer_try_repair_lowers(id, parent)`.
+pub fn layer_try_repair_lowers(id: &str, parent: Option<&str>) -> Result {
+    const WHAT: &str = "storage_layer_try_repair_lowers";
+    let id = c(id, WHAT)?;
+    let parent = parent.map(|p| c(p, WHAT)).transpose()?;
+    let parent_ptr = parent.as_ref().map_or(std::ptr::null(), |p| p.as_ptr());
+    // SAFETY: valid C strings (or NULL for no parent) for the call.
+    status(
+        unsafe { storage_layer_try_repair_lowers(id.as_ptr(), parent_ptr) },
+        WHAT,
+    )
+}
+
+/// `storage_layer_create(id, {parent, diff_id, digest, path, writable =
+/// false, storage_opts = NULL})`: storage unpacks the file at `path`.
+pub fn layer_create(
+    id: &str,
+    parent: Option<&str>,
+    diff_id: &str,
+    digest: &str,
+    path: &Path,
+) -> Result {
+    const WHAT: &str = "storage_layer_create";
+    let id = c(id, WHAT)?;
+    let parent = parent.map(|p| c(p, WHAT)).transpose()?;
+    let diff_id = c(diff_id, WHAT)?;
+    let digest = c(digest, WHAT)?;
+    let path = c_path(path, WHAT)?;
+    let mut opts = storage_layer_create_opts_t {
+        parent: parent.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
+        uncompress_digest: diff_id.as_ptr(),
+        compressed_digest: digest.as_ptr(),
+        layer_data_path: path.as_ptr(),
+        writable: false,
+        storage_opts: std::ptr::null_mut(),
+    };
+    // SAFETY: every pointer in opts is a C string alive until the end of
+    // this function (or NULL where storage accepts NULL); storage does not
+    // keep them.
+    status(
+        unsafe { storage_layer_create(id.as_ptr(), &mut opts) },
+        WHAT,
+    )
+}
+
+/// `storage_layer_chain_delete`: deletes the layer and its unused parents.
+pub fn layer_chain_delete(id: &str) -> Result {
+    const WHAT: &str = "storage_layer_chain_delete";
+    let id = c(id, WHAT)?;
+    // SAFETY: valid C string for the call.
+    status(unsafe { storage_layer_chain_delete(id.as_ptr()) }, WHAT)
+}
+
+/// `storage_img_get_summary(name)->id` (the image id hex), if there is
+/// such an image.
+pub fn image_summary_id(name: &str) -> Option<String> {
+    let name = c(name, "storage_img_get_summary").ok()?;
+    // SAFETY: valid C string for the call; the summary is NULL or ours,
+    // read and then freed once with free_imagetool_image_summary.
+    unsafe {
+        let s = storage_img_get_summary(name.as_ptr());
+        if s.is_null() {
+            return None;
+        }
+        let id = copy_str((*s).id);
+        free_imagetool_image_summary(s);
+        id
+    }
+}
+
+/// `storage_img_create(id, top_layer, NULL, {&created, manifest_digest})`.
+pub fn image_create(
+    id: &str,
+    top_layer: &str,
+    created: types_timestamp_t,
+    manifest_digest: &str,
+) -> Result {
+    const WHAT: &str = "storage_img_create";
+    let id = c(id, WHAT)?;
+    let top = c(top_layer, WHAT)?;
+    let digest = c(manifest_digest, WHAT)?;
+    let mut created = created;
+    let mut opts = storage_img_create_options {
+        create_time: &mut created,
+        digest: digest.as_ptr().cast_mut(),
+    };
+    // SAFETY: C strings and the timestamp live until the end of this
+    // function; storage copies what it keeps and never writes to digest.
+    status(
+        unsafe { storage_img_create(id.as_ptr(), top.as_ptr(), std::ptr::null(), &mut opts) },
+        WHAT,
+    )
+}
+
+/// `storage_get_img_top_layer(id)` (copied, then freed with `free`).
+pub fn image_top_layer(id: &str) -> Option<String> {
+    let id = c(id, "storage_get_img_top_layer").ok()?;
+    // SAFETY: valid C string for the call; the result is NULL or a malloc'd
+    // C string that we free once.
+    unsafe {
+        let p = storage_get_img_top_layer(id.as_ptr());
+        let top = copy_str(p);
+        libc::free(p.cast());
+        top
+    }
+}
+
+/// `storage_img_add_name(id, name)`.
+pub fn image_add_name(id: &str, name: &str) -> Result {
+    const WHAT: &str = "storage_img_add_name";
+    let (id, name) = (c(id, WHAT)?, c(name, WHAT)?);
+    // SAFETY: valid C strings for the call.
+    status(
+        unsafe { storage_img_add_name(id.as_ptr(), name.as_ptr()) },
+        WHAT,
+    )
+}
+
+/// `storage_img_set_big_data(id, key, value)`.
+pub fn image_set_big_data(id: &str, key: &str, value: &[u8]) -> Result {
+    const WHAT: &str = "storage_img_set_big_data";
+    let (id, key) = (c(id, WHAT)?, c(key, WHAT)?);
+    let value = CString::new(value).map_err(|_| DaemonError(WHAT))?;
+    // SAFETY: valid C strings for the call.
+    status(
+        unsafe { storage_img_set_big_data(id.as_ptr(), key.as_ptr(), value.as_ptr()) },
+        WHAT,
+    )
+}
+
+/// `storage_img_set_loaded_time(id, &time)`.
+pub fn image_set_loaded_time(id: &str, time: types_timestamp_t) -> Result {
+    const WHAT: &str = "storage_img_set_loaded_time";
+    let id = c(id, WHAT)?;
+    let mut time = time;
+    // SAFETY: valid C string and timestamp for the call.
+    status(
+        unsafe { storage_img_set_loaded_time(id.as_ptr(), &mut time) },
+        WHAT,
+    )
+}
+
+/// `storage_img_set_image_size(id)`.
+pub fn image_set_image_size(id: &str) -> Result {
+    const WHAT: &str = "storage_img_set_image_size";
+    let id = c(id, WHAT)?;
+    // SAFETY: valid C string for the call.
+    status(unsafe { storage_img_set_image_size(id.as_ptr()) }, WHAT)
+}
+
+/// `storage_img_delete(id, commit)`.
+pub fn image_delete(id: &str, commit: bool) -> Result {
+    const WHAT: &str = "storage_img_delete";
+    let id = c(id, WHAT)?;
+    // SAFETY: valid C string for the call.
+    status(unsafe { storage_img_delete(id.as_ptr(), commit) }, WHAT)
+}
+
+/// `get_oci_image_data()->root_dir`: the daemon's graph directory.
+pub fn image_root_dir() -> Option<PathBuf> {
+    // SAFETY: the daemon returns NULL or its static module data, never
+    // freed; root_dir is NULL or a C string.
+    unsafe {
+        let data = get_oci_image_data().as_ref()?;
+        copy_str(data.root_dir).map(PathBuf::from)
+    }
+}
+
+/// `get_isulad_daemon_constants()->registry_transformation` as pairs;
+/// `None` when the daemon has no constants or no map.
+pub fn registry_transformation() -> Option<Vec<(String, String)>> {
+    // SAFETY: the daemon returns NULL or its static constants; the map is
+    // NULL or has `len` keys and values, each NULL or a C string.
+    unsafe {
+        let constants = get_isulad_daemon_constants().as_ref()?;
+        let map = constants.registry_transformation.as_ref()?;
+        if map.keys.is_null() || map.values.is_null() {
+            return Some(Vec::new());
+        }
+        let mut pairs = Vec::with_capacity(map.len);
+        for i in 0..map.len {
+            if let (Some(k), Some(v)) = (copy_str(*map.keys.add(i)), copy_str(*map.values.add(i))) {
+                pairs.push((k, v));
+            }
+        }
+        Some(pairs)
+    }
+}
+
+/// `isulad_try_set_error_message("%s", message)` on the calling thread:
+/// sets the daemon's message unless one is set already (the first wins).
+pub fn set_error_message(message: &str) {
+    let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: a literal "%s" format with one C string argument.
+    unsafe { isulad_try_set_error_message(c"%s".as_ptr(), message.as_ptr()) }
+}
+
+/// Levels of [`log`], as the daemon's shim maps them to lcr's macros.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum LogLevel {
+    Error = 0,
+    Warn = 1,
+    Info = 2,
+    Debug = 3,
+}
+
+/// Writes `message` into the daemon's log (`isula_registry_log`).
+pub fn log(level: LogLevel, message: &str) {
+    let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: valid C string for the call.
+    unsafe { isula_registry_log(level as c_int, message.as_ptr()) }
+}
+
+/// Feeds the daemon's progress map (`registry_pull_options.
+/// progress_status_store`, owned by the daemon's progress.c) through its
+/// own `progress_status_map_udpate`: per layer digest, the absolute bytes
+/// received so far and the manifest's size as the total (a resumed
+/// download never goes back). NULL feeds nothing. The pointer is never
+/// dereferenced here, only handed to the daemon.
+pub struct ProgressFeed(*mut c_void);
+
+// SAFETY: the daemon's map has its own mutex; the pointer is only passed
+// to progress_status_map_udpate, which the daemon calls from any thread.
+unsafe impl Send for ProgressFeed {}
+// SAFETY: as above.
+unsafe impl Sync for ProgressFeed {}
+
+impl ProgressFeed {
+    pub fn new<T>(map: *mut T) -> Self {
+        ProgressFeed(map.cast())
+    }
+}
+
+impl Observer for ProgressFeed {
+    fn report(&self, report: Report) {
+        if self.0.is_null() {
+            return;
+        }
+        if let Report::Downloading {
+            digest,
+            current,
+            total,
+        } = report
+        {
+            let Ok(key) = CString::new(digest) else {
+                return;
+            };
+            let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            // SAFETY: the map is the daemon's (valid for the whole pull per
+            // registry_pull's contract); key is a C string the daemon copies.
+            let ok = unsafe {
+                progress_status_map_udpate(
+                    self.0,
+                    key.as_ptr().cast_mut(),
+                    clamp(current),
+                    clamp(total),
+                )
+            };
+            if !ok {
+                // a failing progress sink never fails a pull
+                log(LogLevel::Debug, "progress_status_map_udpate failed");
+            }
+        }
+    }
+}
