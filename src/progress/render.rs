@@ -91,6 +91,11 @@ pub const PLAIN_INTERVAL_MS: u64 = 5_000;
 /// Json mode: the summary comes at most this often.
 pub const JSON_SUMMARY_INTERVAL_MS: u64 = 1_000;
 
+/// Erases the line and returns to its first column (as Docker does):
+/// whatever the terminal echoed there (a `^C`, typed keys) never shifts
+/// or trails a redrawn line.
+const CLEAR_LINE: &str = "\x1b[2K\r";
+
 /// Output style.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -188,6 +193,7 @@ impl Renderer {
                 let mut out = self.tty(snap, width, now_ms);
                 if last {
                     for line in final_lines(snap) {
+                        out.push_str(CLEAR_LINE);
                         out.push_str(&sanitize(&line));
                         out.push('\n');
                     }
@@ -239,12 +245,12 @@ impl Renderer {
             out.push_str(&format!("\x1b[{up}A"));
         }
         for line in top.iter().map(|l| sanitize(l)) {
-            out.push_str("\x1b[2K");
+            out.push_str(CLEAR_LINE);
             out.push_str(&line);
             out.push('\n');
         }
         for (line, _) in &block {
-            out.push_str("\x1b[2K");
+            out.push_str(CLEAR_LINE);
             out.push_str(line);
             out.push('\n');
         }

@@ -215,6 +215,9 @@ fn strip_escapes(s: &str) -> String {
     let mut out = String::new();
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
+        if c == '\r' {
+            continue;
+        }
         if c == '\x1b' {
             for c in chars.by_ref() {
                 if c.is_ascii_alphabetic() {
@@ -233,49 +236,49 @@ fn tty_at_120_columns_draws_docker_bars_and_a_summary() {
     assert_eq!(
         run(Mode::Tty, three_layers(120)),
         [
-            "\x1b[2Klatest: Pulling from library/busybox\n\
-        \x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Downloading [>                                                  ]       0B/45.6MB\n\
-        \x1b[2Kfedcba987654: Waiting \n\
-        \x1b[2KTotal: 0B/48.79MB\n\
+            "\x1b[2K\rlatest: Pulling from library/busybox\n\
+        \x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Downloading [>                                                  ]       0B/45.6MB\n\
+        \x1b[2K\rfedcba987654: Waiting \n\
+        \x1b[2K\rTotal: 0B/48.79MB\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Downloading [=====>                                             ]   4.56MB/45.6MB\n\
-        \x1b[2Kfedcba987654: Waiting \n\
-        \x1b[2KTotal: 4.56MB/48.79MB  4.56MB/s  ETA 10s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Downloading [=====>                                             ]   4.56MB/45.6MB\n\
+        \x1b[2K\rfedcba987654: Waiting \n\
+        \x1b[2K\rTotal: 4.56MB/48.79MB  4.56MB/s  ETA 10s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Downloading [=====>                                             ]   4.56MB/45.6MB\n\
-        \x1b[2Kfedcba987654: Waiting \n\
-        \x1b[2KTotal: 4.56MB/48.79MB  4.145MB/s  ETA 11s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Downloading [=====>                                             ]   4.56MB/45.6MB\n\
+        \x1b[2K\rfedcba987654: Waiting \n\
+        \x1b[2K\rTotal: 4.56MB/48.79MB  4.145MB/s  ETA 11s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Downloading [=============>                                     ]  12.35MB/45.6MB\n\
-        \x1b[2Kfedcba987654: Waiting \n\
-        \x1b[2KTotal: 12.35MB/48.79MB  6.173MB/s  ETA 6s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Downloading [=============>                                     ]  12.35MB/45.6MB\n\
+        \x1b[2K\rfedcba987654: Waiting \n\
+        \x1b[2K\rTotal: 12.35MB/48.79MB  6.173MB/s  ETA 6s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Download complete \n\
-        \x1b[2Kfedcba987654: Downloading [>                                                  ]       0B/3.19MB\n\
-        \x1b[2KTotal: 45.6MB/48.79MB  15.2MB/s  ETA 1s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Download complete \n\
+        \x1b[2K\rfedcba987654: Downloading [>                                                  ]       0B/3.19MB\n\
+        \x1b[2K\rTotal: 45.6MB/48.79MB  15.2MB/s  ETA 1s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Extracting [=========================>                         ]   22.8MB/45.6MB\n\
-        \x1b[2Kfedcba987654: Verifying Checksum \n\
-        \x1b[2KTotal: 48.79MB/48.79MB  12.2MB/s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Extracting [=========================>                         ]   22.8MB/45.6MB\n\
+        \x1b[2K\rfedcba987654: Verifying Checksum \n\
+        \x1b[2K\rTotal: 48.79MB/48.79MB  12.2MB/s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Pull complete \n\
-        \x1b[2Kfedcba987654: Extracting \n\
-        \x1b[2KTotal: 48.79MB/48.79MB  12.2MB/s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Pull complete \n\
+        \x1b[2K\rfedcba987654: Extracting \n\
+        \x1b[2K\rTotal: 48.79MB/48.79MB  12.2MB/s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Pull complete \n\
-        \x1b[2Kfedcba987654: Pull complete \n\
-        \x1b[2KTotal: 48.79MB/48.79MB  12.2MB/s\n\
-        Digest: sha256:9ae97d36d26566ff84e8893c64a6dc4fe8ca6d1144bf5b87b2b85a32def253c7\n\
-        Status: Downloaded newer image for busybox:latest\n\
-        docker.io/library/busybox:latest\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Pull complete \n\
+        \x1b[2K\rfedcba987654: Pull complete \n\
+        \x1b[2K\rTotal: 48.79MB/48.79MB  12.2MB/s\n\
+        \x1b[2K\rDigest: sha256:9ae97d36d26566ff84e8893c64a6dc4fe8ca6d1144bf5b87b2b85a32def253c7\n\
+        \x1b[2K\rStatus: Downloaded newer image for busybox:latest\n\
+        \x1b[2K\rdocker.io/library/busybox:latest\n\
         ",
         ]
     );
@@ -286,49 +289,49 @@ fn tty_under_110_columns_is_compact() {
     assert_eq!(
         run(Mode::Tty, three_layers(80)),
         [
-            "\x1b[2Klatest: Pulling from library/busybox\n\
-        \x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Downloading       0B/45.6MB\n\
-        \x1b[2Kfedcba987654: Waiting \n\
-        \x1b[2KTotal: 0B/48.79MB\n\
+            "\x1b[2K\rlatest: Pulling from library/busybox\n\
+        \x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Downloading       0B/45.6MB\n\
+        \x1b[2K\rfedcba987654: Waiting \n\
+        \x1b[2K\rTotal: 0B/48.79MB\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Downloading   4.56MB/45.6MB\n\
-        \x1b[2Kfedcba987654: Waiting \n\
-        \x1b[2KTotal: 4.56MB/48.79MB  4.56MB/s  ETA 10s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Downloading   4.56MB/45.6MB\n\
+        \x1b[2K\rfedcba987654: Waiting \n\
+        \x1b[2K\rTotal: 4.56MB/48.79MB  4.56MB/s  ETA 10s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Downloading   4.56MB/45.6MB\n\
-        \x1b[2Kfedcba987654: Waiting \n\
-        \x1b[2KTotal: 4.56MB/48.79MB  4.145MB/s  ETA 11s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Downloading   4.56MB/45.6MB\n\
+        \x1b[2K\rfedcba987654: Waiting \n\
+        \x1b[2K\rTotal: 4.56MB/48.79MB  4.145MB/s  ETA 11s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Downloading  12.35MB/45.6MB\n\
-        \x1b[2Kfedcba987654: Waiting \n\
-        \x1b[2KTotal: 12.35MB/48.79MB  6.173MB/s  ETA 6s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Downloading  12.35MB/45.6MB\n\
+        \x1b[2K\rfedcba987654: Waiting \n\
+        \x1b[2K\rTotal: 12.35MB/48.79MB  6.173MB/s  ETA 6s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Download complete \n\
-        \x1b[2Kfedcba987654: Downloading       0B/3.19MB\n\
-        \x1b[2KTotal: 45.6MB/48.79MB  15.2MB/s  ETA 1s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Download complete \n\
+        \x1b[2K\rfedcba987654: Downloading       0B/3.19MB\n\
+        \x1b[2K\rTotal: 45.6MB/48.79MB  15.2MB/s  ETA 1s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Extracting   22.8MB/45.6MB\n\
-        \x1b[2Kfedcba987654: Verifying Checksum \n\
-        \x1b[2KTotal: 48.79MB/48.79MB  12.2MB/s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Extracting   22.8MB/45.6MB\n\
+        \x1b[2K\rfedcba987654: Verifying Checksum \n\
+        \x1b[2K\rTotal: 48.79MB/48.79MB  12.2MB/s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Pull complete \n\
-        \x1b[2Kfedcba987654: Extracting \n\
-        \x1b[2KTotal: 48.79MB/48.79MB  12.2MB/s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Pull complete \n\
+        \x1b[2K\rfedcba987654: Extracting \n\
+        \x1b[2K\rTotal: 48.79MB/48.79MB  12.2MB/s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Pull complete \n\
-        \x1b[2Kfedcba987654: Pull complete \n\
-        \x1b[2KTotal: 48.79MB/48.79MB  12.2MB/s\n\
-        Digest: sha256:9ae97d36d26566ff84e8893c64a6dc4fe8ca6d1144bf5b87b2b85a32def253c7\n\
-        Status: Downloaded newer image for busybox:latest\n\
-        docker.io/library/busybox:latest\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Pull complete \n\
+        \x1b[2K\rfedcba987654: Pull complete \n\
+        \x1b[2K\rTotal: 48.79MB/48.79MB  12.2MB/s\n\
+        \x1b[2K\rDigest: sha256:9ae97d36d26566ff84e8893c64a6dc4fe8ca6d1144bf5b87b2b85a32def253c7\n\
+        \x1b[2K\rStatus: Downloaded newer image for busybox:latest\n\
+        \x1b[2K\rdocker.io/library/busybox:latest\n\
         ",
         ]
     );
@@ -428,24 +431,24 @@ fn a_retry_resumes_where_the_bytes_were_tty() {
     assert_eq!(
         run(Mode::Tty, resume(120)),
         [
-            "\x1b[2Klatest: Pulling from library/busybox\n\
-        \x1b[2K0123456789ab: Downloading [====================>                              ]      4MB/10MB\n\
-        \x1b[2KTotal: 4MB/10MB  4MB/s  ETA 2s\n\
+            "\x1b[2K\rlatest: Pulling from library/busybox\n\
+        \x1b[2K\r0123456789ab: Downloading [====================>                              ]      4MB/10MB\n\
+        \x1b[2K\rTotal: 4MB/10MB  4MB/s  ETA 2s\n\
         ",
-            "\x1b[2A\x1b[2K0123456789ab: Retrying in 2 seconds \n\
-        \x1b[2KTotal: 4MB/10MB  2.667MB/s  ETA 3s\n\
+            "\x1b[2A\x1b[2K\r0123456789ab: Retrying in 2 seconds \n\
+        \x1b[2K\rTotal: 4MB/10MB  2.667MB/s  ETA 3s\n\
         ",
-            "\x1b[2A\x1b[2K0123456789ab: Retrying in 1 second \n\
-        \x1b[2KTotal: 4MB/10MB  1.538MB/s  ETA 4s\n\
+            "\x1b[2A\x1b[2K\r0123456789ab: Retrying in 1 second \n\
+        \x1b[2K\rTotal: 4MB/10MB  1.538MB/s  ETA 4s\n\
         ",
-            "\x1b[2A\x1b[2K0123456789ab: Downloading [======================>                            ]    4.5MB/10MB\n\
-        \x1b[2KTotal: 4.5MB/10MB  1.25MB/s  ETA 5s\n\
+            "\x1b[2A\x1b[2K\r0123456789ab: Downloading [======================>                            ]    4.5MB/10MB\n\
+        \x1b[2K\rTotal: 4.5MB/10MB  1.25MB/s  ETA 5s\n\
         ",
-            "\x1b[2A\x1b[2K0123456789ab: Pull complete \n\
-        \x1b[2KTotal: 10MB/10MB  2MB/s\n\
-        Digest: sha256:9ae97d36d26566ff84e8893c64a6dc4fe8ca6d1144bf5b87b2b85a32def253c7\n\
-        Status: Downloaded newer image for busybox:latest\n\
-        docker.io/library/busybox:latest\n\
+            "\x1b[2A\x1b[2K\r0123456789ab: Pull complete \n\
+        \x1b[2K\rTotal: 10MB/10MB  2MB/s\n\
+        \x1b[2K\rDigest: sha256:9ae97d36d26566ff84e8893c64a6dc4fe8ca6d1144bf5b87b2b85a32def253c7\n\
+        \x1b[2K\rStatus: Downloaded newer image for busybox:latest\n\
+        \x1b[2K\rdocker.io/library/busybox:latest\n\
         ",
         ]
     );
@@ -513,15 +516,15 @@ fn a_failure_shows_its_reason_and_no_status_tty() {
     assert_eq!(
         run(Mode::Tty, failure(120)),
         [
-            "\x1b[2Klatest: Pulling from library/busybox\n\
-        \x1b[2K0123456789ab: Download complete \n\
-        \x1b[2Kfedcba987654: Downloading [====================>                              ]  1.276MB/3.19MB\n\
-        \x1b[2KTotal: 11.28MB/13.19MB  11.28MB/s  ETA 1s\n\
+            "\x1b[2K\rlatest: Pulling from library/busybox\n\
+        \x1b[2K\r0123456789ab: Download complete \n\
+        \x1b[2K\rfedcba987654: Downloading [====================>                              ]  1.276MB/3.19MB\n\
+        \x1b[2K\rTotal: 11.28MB/13.19MB  11.28MB/s  ETA 1s\n\
         ",
-            "\x1b[3A\x1b[2K0123456789ab: Download complete \n\
-        \x1b[2Kfedcba987654: Failed: read tcp: connection reset by peer \n\
-        \x1b[2KTotal: 11.28MB/13.19MB\n\
-        Error: failed to pull busybox:latest: connection reset by peer\n\
+            "\x1b[3A\x1b[2K\r0123456789ab: Download complete \n\
+        \x1b[2K\rfedcba987654: Failed: read tcp: connection reset by peer \n\
+        \x1b[2K\rTotal: 11.28MB/13.19MB\n\
+        \x1b[2K\rError: failed to pull busybox:latest: connection reset by peer\n\
         ",
         ]
     );
@@ -574,22 +577,22 @@ fn a_resize_re_lays_out_the_block() {
     assert_eq!(
         frames,
         [
-            "\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Downloading [=============>                                     ]  12.35MB/45.6MB\n\
-        \x1b[2KTotal: 12.35MB/45.6MB  6.173MB/s  ETA 6s\n\
+            "\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Downloading [=============>                                     ]  12.35MB/45.6MB\n\
+        \x1b[2K\rTotal: 12.35MB/45.6MB  6.173MB/s  ETA 6s\n\
         ",
-            "\x1b[4A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Downloading  12.35MB/45.6MB\n\
-        \x1b[2KTotal: 12.35MB/45.6MB  6.173MB/s  ETA 6s\n\
+            "\x1b[4A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Downloading  12.35MB/45.6MB\n\
+        \x1b[2K\rTotal: 12.35MB/45.6MB  6.173MB/s  ETA 6s\n\
         \x1b[J",
             "",
-            "\x1b[3A\x1b[2Ka3ed95caeb02: Already exists \n\
-        \x1b[2K0123456789ab: Downloading  12.35MB/45.6MB\n\
-        \x1b[2KTotal: 12.35MB/45.6MB  6.173MB/s  ETA 6s\n\
+            "\x1b[3A\x1b[2K\ra3ed95caeb02: Already exists \n\
+        \x1b[2K\r0123456789ab: Downloading  12.35MB/45.6MB\n\
+        \x1b[2K\rTotal: 12.35MB/45.6MB  6.173MB/s  ETA 6s\n\
         ",
-            "\x1b[7A\x1b[2Ka3ed95caeb02: Alrea\n\
-        \x1b[2K0123456789ab: Downl\n\
-        \x1b[2KTotal: 12.35MB/45.6\n\
+            "\x1b[7A\x1b[2K\ra3ed95caeb02: Alrea\n\
+        \x1b[2K\r0123456789ab: Downl\n\
+        \x1b[2K\rTotal: 12.35MB/45.6\n\
         \x1b[J",
         ]
     );
@@ -721,7 +724,7 @@ fn escape_codes_in_reasons_never_reach_text_output() {
         Error: x ]0;title \n"
     );
     let tty = Renderer::new(Mode::Tty).finish(&p.snapshot(0), 80, 0);
-    assert_eq!(tty.matches('\x1b').count(), 2, "{tty:?}"); // two ESC[2K
+    assert_eq!(tty.matches('\x1b').count(), 3, "{tty:?}"); // ESC[2K before each of the 3 lines
 }
 
 #[test]
