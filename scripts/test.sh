@@ -12,6 +12,7 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 cargo clippy --locked --all-targets --no-default-features -- -D warnings
+cargo clippy --locked --all-targets --features isulad -- -D warnings
 
 echo "== headers"
 # build.rs regenerates include/ from src/ffi; a difference means the
