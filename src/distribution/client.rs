@@ -93,6 +93,9 @@ pub struct Client {
     config: ClientConfig,
     tls: TlsFiles,
     state: Mutex<State>,
+    /// Held while a token is fetched, so concurrent requests wait for one
+    /// fetch instead of each making their own.
+    token_fetch: Mutex<()>,
 }
 
 /// Where a request's response body goes, with its status decided first:
@@ -206,6 +209,7 @@ impl Client {
             config,
             tls,
             state: Mutex::new(State::default()),
+            token_fetch: Mutex::new(()),
         })
     }
 
@@ -375,11 +379,18 @@ impl Client {
                     base64::engine::general_purpose::STANDARD.encode(plain.as_bytes())
                 )
             })),
-            Auth::Bearer {
-                token: Some((token, expiry)),
-                ..
-            } if Instant::now() < expiry => Ok(Some(format!("Authorization: Bearer {}", &*token))),
             Auth::Bearer { realm, service, .. } => {
+                if let Some(header) = self.cached_token() {
+                    return Ok(Some(header));
+                }
+                let _one_fetch = self
+                    .token_fetch
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                // another thread may have fetched it while this one waited
+                if let Some(header) = self.cached_token() {
+                    return Ok(Some(header));
+                }
                 let (token, lifetime) = self.fetch_token(&realm, service.as_deref(), scope)?;
                 let header = format!("Authorization: Bearer {}", &*token);
                 let expiry =
@@ -389,6 +400,27 @@ impl Client {
                 }
                 Ok(Some(header))
             }
+        }
+    }
+
+    /// The `Authorization` header of the cached token, while it is valid.
+    fn cached_token(&self) -> Option<String> {
+        match &self.state().auth {
+            Auth::Bearer {
+                token: Some((token, expiry)),
+                ..
+            } if Instant::now() < *expiry => Some(format!("Authorization: Bearer {}", &**token)),
+            _ => None,
+        }
+    }
+
+    /// Drops the cached token if it is the one `used` was made of (another
+    /// thread may already have replaced it).
+    fn forget_token(&self, used: &str) {
+        if self.cached_token().as_deref() == Some(used)
+            && let Auth::Bearer { token, .. } = &mut self.state().auth
+        {
+            *token = None;
         }
     }
 
@@ -475,8 +507,9 @@ impl Client {
             let mut req = self.base_request(&url, &self.tls);
             req.headers = headers.to_vec();
             req.resume_from = resume_from;
-            if let Some(h) = self.authorization(Some(&scope))? {
-                req.headers.push(h);
+            let used = self.authorization(Some(&scope))?;
+            if let Some(h) = &used {
+                req.headers.push(h.clone());
             }
             let reply = self
                 .perform(&req, sink, &mut *progress)
@@ -484,16 +517,14 @@ impl Client {
             if reply.status() != 401 {
                 return Ok(reply);
             }
-            let mut state = self.state();
-            match &mut state.auth {
+            let bearer = matches!(self.state().auth, Auth::Bearer { .. });
+            match used {
                 // an expired or revoked token: fetch a new one, once
-                Auth::Bearer { token, .. } if attempt == 0 && token.is_some() => *token = None,
+                Some(used) if bearer && attempt == 0 => self.forget_token(&used),
                 _ => {
-                    drop(state);
-                    let detail = reply.error_message();
                     return Err(Error::Unauthorized {
                         host: self.host.clone(),
-                        detail,
+                        detail: reply.error_message(),
                     });
                 }
             }

@@ -77,6 +77,11 @@ impl Host for EmbeddedHost {
             .collect())
     }
 
+    fn arrived(&self, digest: &str) -> bool {
+        // a stored blob was verified, diff_id included, by the pull that stored it
+        self.store.has_blob(digest)
+    }
+
     fn register(&self, image: &ImageReady<'_>, obs: &dyn Observer) -> Result<(), Error> {
         for l in &image.layers {
             let Some(file) = l.file else { continue };

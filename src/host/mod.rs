@@ -58,6 +58,11 @@ pub trait Host: Send + Sync {
     fn up_to_date(&self, name: &str, config_digest: &str) -> Result<bool, Error>;
     /// For each layer (bottom first): does the host have it already?
     fn present(&self, layers: &[LayerPlan]) -> Result<Vec<bool>, Error>;
+    /// Did another pull store this blob since `present` was asked? Then it
+    /// need not be downloaded (hosts that cannot tell say no).
+    fn arrived(&self, _digest: &str) -> bool {
+        false
+    }
     /// Stores the layers in order, then the image under its name. On
     /// failure nothing of this pull stays registered.
     fn register(&self, image: &ImageReady<'_>, obs: &dyn Observer) -> Result<(), Error>;

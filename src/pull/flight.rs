@@ -38,10 +38,24 @@ pub type Download<'a, E> = dyn FnMut(&dyn Fn(u64)) -> Result<Landed, E> + 'a;
 
 /// What the caller of [`share`] did.
 pub enum Role {
-    /// This pull downloaded the blob.
-    Owner(Landed),
+    /// This pull downloaded the blob; while the [`Release`] lives, later
+    /// pulls link this file instead of fetching the blob again.
+    Owner(Landed, Release),
     /// Another pull did; here is its file (link it before it goes away).
     Waiter(Landed),
+}
+
+/// Keeps a finished download visible to other pulls until dropped (when
+/// the owner's pull ends and its files go).
+pub struct Release(Key);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        FLIGHTS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.0);
+    }
 }
 
 /// Downloads `digest` with `download` unless another pull of the same
@@ -77,11 +91,14 @@ pub fn share<E: ToString>(
                 .unwrap_or_else(PoisonError::into_inner) =
                 Some(result.as_ref().map(Clone::clone).map_err(|e| e.to_string()));
             flight.done.notify_all();
-            FLIGHTS
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&key);
-            return result.map(Role::Owner);
+            return match result {
+                Ok(landed) => Ok(Role::Owner(landed, Release(key))),
+                Err(e) => {
+                    // a failure is not kept: the next pull tries afresh
+                    drop(Release(key));
+                    Err(e)
+                }
+            };
         }
         let mut outcome = flight
             .outcome

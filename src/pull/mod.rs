@@ -85,15 +85,30 @@ fn failed_layer(e: &Error) -> Option<String> {
 }
 
 /// This pull's download directory, removed at the end whatever happens.
-struct Workdir(RemoveOnDrop);
+struct Workdir {
+    /// Downloads other pulls may link while this pull lasts (dropped
+    /// before the directory goes: fields drop in order).
+    shared: Mutex<Vec<flight::Release>>,
+    dir: RemoveOnDrop,
+}
 
 impl Workdir {
     fn new(host: &dyn Host) -> Result<Workdir, Error> {
-        Ok(Workdir(RemoveOnDrop(host.work_dir()?)))
+        Ok(Workdir {
+            shared: Mutex::new(Vec::new()),
+            dir: RemoveOnDrop(host.work_dir()?),
+        })
     }
 
     fn file(&self, digest: &str) -> PathBuf {
-        self.0.0.join(digest.trim_start_matches("sha256:"))
+        self.dir.0.join(digest.trim_start_matches("sha256:"))
+    }
+
+    fn keep_shared(&self, release: flight::Release) {
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(release);
     }
 }
 
@@ -180,11 +195,16 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
     obs.report(Report::Digest {
         digest: shown.clone(),
     });
+    let cx = Ctx {
+        req,
+        host,
+        obs,
+        client: &client,
+        stop: &stop,
+    };
     let up_to_date = match parsed {
-        Manifest::Image(m) => pull_image(req, host, obs, &client, &stop, &fetched, &m)?,
-        Manifest::Schema1 { layers, .. } => {
-            pull_schema1(req, host, obs, &client, &stop, &fetched, &layers)?
-        }
+        Manifest::Image(m) => pull_image(&cx, &fetched, &m)?,
+        Manifest::Schema1 { layers, .. } => pull_schema1(&cx, &fetched, &layers)?,
         Manifest::Index { .. } => unreachable!("resolved above"),
     };
     obs.report(Report::Done {
@@ -197,22 +217,32 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
     })
 }
 
+/// What every step of one pull shares.
+struct Ctx<'a> {
+    req: &'a PullRequest,
+    host: &'a dyn Host,
+    obs: &'a dyn Observer,
+    client: &'a Client,
+    /// Set at the first failure, so the other downloads stop.
+    stop: &'a AtomicBool,
+}
+
 /// One blob to fetch for a pull.
 struct Job {
     digest: String,
     media_type: String,
     size: u64,
+    /// Skip it when another pull stored it meanwhile (not for schema1,
+    /// which needs every layer's diff_id from this pull's own bytes).
+    reusable: bool,
 }
 
 /// Downloads `jobs` with at most [`MAX_CONCURRENT`] threads, while `side`
 /// runs on its own thread (the config fetch). The first failure stops the
 /// rest and is returned.
 fn download_all<T: Send>(
-    client: &Client,
-    host: &dyn Host,
+    cx: &Ctx<'_>,
     work: &Workdir,
-    obs: &dyn Observer,
-    stop: &AtomicBool,
     jobs: Vec<Job>,
     side: impl FnOnce() -> Result<T, Error> + Send,
 ) -> Result<(HashMap<String, Landed>, T), Error> {
@@ -225,7 +255,7 @@ fn download_all<T: Send>(
         if slot.is_none() || matches!(slot.as_ref(), Some(Error::Cancelled)) {
             *slot = Some(e);
         }
-        stop.store(true, Ordering::Relaxed);
+        cx.stop.store(true, Ordering::Relaxed);
     };
     let workers = queue
         .lock()
@@ -242,11 +272,12 @@ fn download_all<T: Send>(
                         .unwrap_or_else(PoisonError::into_inner)
                         .pop_front();
                     let Some(job) = job else { break };
-                    if stop.load(Ordering::Relaxed) {
+                    if cx.stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    match download_layer(client, host, work, obs, &job) {
-                        Ok(l) => {
+                    match download_layer(cx, work, &job) {
+                        Ok(None) => {}
+                        Ok(Some(l)) => {
                             landed
                                 .lock()
                                 .unwrap_or_else(PoisonError::into_inner)
@@ -260,91 +291,95 @@ fn download_all<T: Send>(
         let result = side
             .join()
             .unwrap_or_else(|_| Err(Error::Malformed("config fetch panicked".to_string())));
-        if let Err(e) = &result {
-            fail(Error::Invalid(e.to_string()));
+        if result.is_err() {
+            cx.stop.store(true, Ordering::Relaxed);
         }
         result
     });
-    if let Some(e) = first_error
+    let layer_error = first_error
         .into_inner()
-        .unwrap_or_else(PoisonError::into_inner)
-    {
-        return Err(e);
-    }
-    let side = side_result?;
+        .unwrap_or_else(PoisonError::into_inner);
+    let side = match (side_result, layer_error) {
+        // the layers stopped because the config failed: its error tells why
+        (Err(e), None | Some(Error::Cancelled)) => return Err(e),
+        (_, Some(e)) => return Err(e),
+        (Ok(side), None) => side,
+    };
     Ok((
         landed.into_inner().unwrap_or_else(PoisonError::into_inner),
         side,
     ))
 }
 
-fn download_layer(
-    client: &Client,
-    host: &dyn Host,
-    work: &Workdir,
-    obs: &dyn Observer,
-    job: &Job,
-) -> Result<Landed, Error> {
+/// Fetches one layer (or links another pull's download of it); `None`
+/// when another pull stored it meanwhile.
+fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Landed>, Error> {
+    if job.reusable && cx.host.arrived(&job.digest) {
+        cx.obs.report(Report::LayerExists {
+            digest: job.digest.clone(),
+        });
+        return Ok(None);
+    }
     let path = work.file(&job.digest);
     let (digest, total) = (job.digest.clone(), job.size);
     let report_bytes = |current: u64| {
-        obs.report(Report::Downloading {
+        cx.obs.report(Report::Downloading {
             digest: digest.clone(),
             current,
             total,
         })
     };
-    let mut fetch_here = |publish: &dyn Fn(u64)| -> Result<Landed, Error> {
-        obs.report(Report::Downloading {
-            digest: digest.clone(),
-            current: 0,
-            total,
-        });
-        let digests =
-            fetch::fetch_layer(
-                client,
-                &job.digest,
-                &job.media_type,
-                &path,
-                &mut |ev| match ev {
-                    FetchEvent::Bytes(n) => {
-                        publish(n);
-                        report_bytes(n);
+    let mut fetch_here =
+        |publish: &dyn Fn(u64)| -> Result<Landed, Error> {
+            cx.obs.report(Report::Downloading {
+                digest: digest.clone(),
+                current: 0,
+                total,
+            });
+            let digests =
+                fetch::fetch_layer(cx.client, &job.digest, &job.media_type, &path, &mut |ev| {
+                    match ev {
+                        FetchEvent::Bytes(n) => {
+                            publish(n);
+                            report_bytes(n);
+                        }
+                        FetchEvent::Retrying { attempt, wait } => cx.obs.report(Report::Retrying {
+                            digest: digest.clone(),
+                            attempt,
+                            wait,
+                        }),
+                        FetchEvent::Restarted => cx.obs.report(Report::Restarted {
+                            digest: digest.clone(),
+                        }),
                     }
-                    FetchEvent::Retrying { attempt, wait } => obs.report(Report::Retrying {
-                        digest: digest.clone(),
-                        attempt,
-                        wait,
-                    }),
-                    FetchEvent::Restarted => obs.report(Report::Restarted {
-                        digest: digest.clone(),
-                    }),
-                },
-            )?;
-        obs.report(Report::Verifying {
-            digest: digest.clone(),
-        });
-        Ok(Landed {
-            path: path.clone(),
-            digests,
-        })
-    };
+                })?;
+            cx.obs.report(Report::Verifying {
+                digest: digest.clone(),
+            });
+            Ok(Landed {
+                path: path.clone(),
+                digests,
+            })
+        };
     let check_cancel = || {
-        if client.cancelled() {
+        if cx.client.cancelled() {
             Err(Error::Cancelled)
         } else {
             Ok(())
         }
     };
     let role = flight::share(
-        host.store_id(),
+        cx.host.store_id(),
         &job.digest,
         &mut |n| report_bytes(n),
         &mut fetch_here,
         &check_cancel,
     )?;
     let landed = match role {
-        Role::Owner(l) => l,
+        Role::Owner(l, release) => {
+            work.keep_shared(release);
+            l
+        }
         Role::Waiter(theirs) => match fs::hard_link(&theirs.path, &path)
             .or_else(|_| fs::copy(&theirs.path, &path).map(|_| ()))
         {
@@ -352,32 +387,29 @@ fn download_layer(
                 path: path.clone(),
                 digests: theirs.digests,
             },
-            // the other pull already cleaned up: fetch it here
+            // the other pull stored the blob (its file moved) ...
+            Err(_) if job.reusable && cx.host.arrived(&job.digest) => {
+                cx.obs.report(Report::LayerExists { digest });
+                return Ok(None);
+            }
+            // ... or failed and cleaned up: fetch it here
             Err(_) => fetch_here(&|_| {})?,
         },
     };
-    obs.report(Report::Downloading {
+    cx.obs.report(Report::Downloading {
         digest: digest.clone(),
         current: landed.digests.blob.size,
         total,
     });
-    obs.report(Report::Downloaded { digest });
-    Ok(landed)
+    cx.obs.report(Report::Downloaded { digest });
+    Ok(Some(landed))
 }
 
-fn pull_image(
-    req: &PullRequest,
-    host: &dyn Host,
-    obs: &dyn Observer,
-    client: &Client,
-    stop: &AtomicBool,
-    fetched: &FetchedManifest,
-    m: &ImageManifest,
-) -> Result<bool, Error> {
-    if host.up_to_date(&req.dest, &m.config.digest)? {
+fn pull_image(cx: &Ctx<'_>, fetched: &FetchedManifest, m: &ImageManifest) -> Result<bool, Error> {
+    if cx.host.up_to_date(&cx.req.dest, &m.config.digest)? {
         return Ok(true);
     }
-    obs.report(Report::Resolved {
+    cx.obs.report(Report::Resolved {
         layers: m
             .layers
             .iter()
@@ -394,12 +426,12 @@ fn pull_image(
             size: l.size,
         })
         .collect();
-    let present = host.present(&plans)?;
-    let work = Workdir::new(host)?;
+    let present = cx.host.present(&plans)?;
+    let work = Workdir::new(cx.host)?;
     let mut jobs: Vec<Job> = Vec::new();
     for (l, here) in plans.iter().zip(&present) {
         if *here {
-            obs.report(Report::LayerExists {
+            cx.obs.report(Report::LayerExists {
                 digest: l.digest.clone(),
             });
         } else if !jobs.iter().any(|j| j.digest == l.digest) {
@@ -407,12 +439,13 @@ fn pull_image(
                 digest: l.digest.clone(),
                 media_type: l.media_type.clone(),
                 size: l.size,
+                reusable: true,
             });
         }
     }
     let config_digest = m.config.digest.clone();
-    let (landed, config) = download_all(client, host, &work, obs, stop, jobs, || {
-        fetch::fetch_small_blob(client, &config_digest)
+    let (landed, config) = download_all(cx, &work, jobs, || {
+        fetch::fetch_small_blob(cx.client, &config_digest)
     })?;
     let diff_ids = convert::diff_ids(&config, m.layers.len())?;
     let mut layers = Vec::with_capacity(plans.len());
@@ -438,7 +471,7 @@ fn pull_image(
     }
     let oci = convert::to_oci(&fetched.bytes, m);
     let image = ImageReady {
-        name: &req.dest,
+        name: &cx.req.dest,
         manifest: &fetched.bytes,
         manifest_digest: &fetched.digest,
         oci_manifest: &oci,
@@ -446,26 +479,21 @@ fn pull_image(
         config_digest: &m.config.digest,
         layers,
     };
-    host.register(&image, obs)?;
+    cx.host.register(&image, cx.obs)?;
     Ok(false)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn pull_schema1(
-    req: &PullRequest,
-    host: &dyn Host,
-    obs: &dyn Observer,
-    client: &Client,
-    stop: &AtomicBool,
+    cx: &Ctx<'_>,
     fetched: &FetchedManifest,
     layers: &[manifest::Schema1Layer],
 ) -> Result<bool, Error> {
     let real: Vec<&manifest::Schema1Layer> = layers.iter().filter(|l| !l.empty).collect();
-    obs.report(Report::Resolved {
+    cx.obs.report(Report::Resolved {
         layers: real.iter().map(|l| (l.blob_sum.clone(), 0)).collect(),
         config: (String::new(), 0),
     });
-    let work = Workdir::new(host)?;
+    let work = Workdir::new(cx.host)?;
     let mut jobs: Vec<Job> = Vec::new();
     for l in &real {
         if !jobs.iter().any(|j| j.digest == l.blob_sum) {
@@ -474,11 +502,12 @@ fn pull_schema1(
                 digest: l.blob_sum.clone(),
                 media_type: String::new(),
                 size: 0,
+                reusable: false,
             });
         }
     }
     // schema1 has no diff_ids to reuse layers by: every layer is fetched
-    let (landed, ()) = download_all(client, host, &work, obs, stop, jobs, || Ok(()))?;
+    let (landed, ()) = download_all(cx, &work, jobs, || Ok(()))?;
     let mut diff_ids = Vec::new();
     let mut oci_layers = Vec::new();
     for l in &real {
@@ -493,12 +522,12 @@ fn pull_schema1(
     }
     let config = convert::schema1_config(layers, &diff_ids)?;
     let config_digest = convert::digest_of(&config);
-    if host.up_to_date(&req.dest, &config_digest)? {
+    if cx.host.up_to_date(&cx.req.dest, &config_digest)? {
         return Ok(true);
     }
     let oci = convert::oci_manifest((&config_digest, config.len() as u64), &oci_layers);
     let image = ImageReady {
-        name: &req.dest,
+        name: &cx.req.dest,
         manifest: &fetched.bytes,
         manifest_digest: &fetched.digest,
         oci_manifest: &oci,
@@ -517,7 +546,7 @@ fn pull_schema1(
             })
             .collect(),
     };
-    host.register(&image, obs)?;
+    cx.host.register(&image, cx.obs)?;
     Ok(false)
 }
 
