@@ -146,6 +146,14 @@ impl Drop for PullSession {
     }
 }
 
+/// How a layer being stored is shown: the daemon registers (unpacks) it,
+/// the embedded store just moves the verified blob in (Docker's word for
+/// that step is "Extracting").
+#[cfg(feature = "isulad")]
+const REGISTERING: Phase = Phase::Registering;
+#[cfg(not(feature = "isulad"))]
+const REGISTERING: Phase = Phase::Extracting;
+
 /// The model's events for one report of the pull.
 pub fn events_for(report: &Report, image: &str) -> Vec<Event> {
     let phase = |id: &str, phase: Phase| Event::Phase {
@@ -192,7 +200,8 @@ pub fn events_for(report: &Report, image: &str) -> Vec<Event> {
         Report::Restarted { digest } => vec![Event::Restart { id: digest.clone() }],
         Report::Verifying { digest } => vec![phase(digest, Phase::Verifying)],
         Report::Downloaded { digest } => vec![phase(digest, Phase::DownloadComplete)],
-        Report::Registering { digest } => vec![phase(digest, Phase::Extracting)],
+        // the embedded store moves the blob in; the daemon unpacks it
+        Report::Registering { digest } => vec![phase(digest, REGISTERING)],
         Report::Registered { digest } => vec![phase(digest, Phase::PullComplete)],
         Report::Digest { digest } => vec![Event::Digest(digest.clone())],
         Report::Done { name, up_to_date } => {
