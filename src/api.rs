@@ -100,7 +100,10 @@ pub fn store_root() -> PathBuf {
     if let Some(root) = std::env::var_os(ROOT_ENV).filter(|v| !v.is_empty()) {
         return PathBuf::from(root);
     }
-    let is_root = std::env::var("USER").map(|u| u == "root").unwrap_or(false)
+    // the owner of /proc/self is the process's effective user
+    let is_root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
         || std::env::var_os("HOME").is_none();
     if is_root {
         return PathBuf::from("/var/lib/isula-registry");
