@@ -79,6 +79,14 @@ const HEADERS: &[Header] = &[
                 #include <isula_libutils/imagetool_search_result.h>\n#endif\n",
     },
     Header {
+        src: &["registry_apiv2.rs"],
+        name: "registry_apiv2.h",
+        guard: "DAEMON_MODULES_IMAGE_OCI_REGISTRY_REGISTRY_APIV2_H",
+        includes: &["registry_type.h"],
+        sys_includes: &["stddef.h"],
+        extra: "",
+    },
+    Header {
         src: &["http_request.rs"],
         name: "http_request.h",
         guard: "DAEMON_MODULES_IMAGE_OCI_REGISTRY_HTTP_REQUEST_H",

@@ -18,4 +18,57 @@ typedef enum resp_data_type {
   RESUME_BODY = 3,
 } resp_data_type;
 
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/*
+ Requests `url` for the registry of `desc` and returns the response in
+ `*output` (malloc'd, NUL-terminated, cut at a NUL byte; `free()` it):
+ `HEAD_ONLY` the head (a HEAD request), `BODY_ONLY` the body, `HEAD_BODY`
+ both (head = status line and headers of the final response), and
+ `RESUME_BODY` nothing (a HEAD request, as iSulad). `custom_headers` is
+ NULL or a NULL-terminated array of header lines, sent before the
+ session's `Authorization`. TLS follows the descriptor (see
+ registry_apiv2.h). The HTTP status is not checked: 0 when the transfer
+ worked, -1 (message in `isula_registry_last_error()`) when it did not.
+
+ # Safety
+ `desc` is NULL or a valid descriptor (see `fetch_manifest`); `url` NULL
+ or a C string; `custom_headers` NULL or a NULL-terminated array of C
+ strings; `output` NULL or writable.
+ */
+int http_request_buf(pull_descriptor *desc,
+                     const char *url,
+                     const char **custom_headers,
+                     char **output,
+                     enum resp_data_type type);
+
+/*
+ Requests `url` for the registry of `desc` into `file`: `BODY_ONLY` the
+ body (file truncated), `HEAD_BODY` head then body, `RESUME_BODY` the
+ body appended to what the file holds, asking for the rest with `Range`.
+ Headers and TLS as `http_request_buf`. When `desc->progress_status_store`
+ and `digest` are set, the map entry of `digest` follows the transfer
+ (`{dlnow, dltotal}`, counted from the start of the file after a resume).
+ The HTTP status is not checked. 0, or -1 with the message in
+ `isula_registry_last_error()` and `*errcode` the CURLcode of a failed
+ transfer (`CURLE_OK` otherwise).
+
+ # Safety
+ As `http_request_buf`; `file` and `digest` NULL or C strings; `errcode`
+ NULL or writable.
+ */
+int http_request_file(pull_descriptor *desc,
+                      const char *url,
+                      const char **custom_headers,
+                      char *file,
+                      enum resp_data_type type,
+                      CURLcode *errcode,
+                      char *digest);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
 #endif  /* DAEMON_MODULES_IMAGE_OCI_REGISTRY_HTTP_REQUEST_H */

@@ -68,8 +68,10 @@ const TOKEN_MARGIN: Duration = Duration::from_secs(10);
 /// Largest manifest, config or error body read into memory.
 pub const MAX_SMALL_BODY: usize = 10 << 20;
 
+/// How a registry wants requests authenticated, with the cached token
+/// (see [`Client::session`]).
 #[derive(Clone, Debug, Default)]
-enum Auth {
+pub enum Auth {
     #[default]
     Anonymous,
     Basic,
@@ -221,6 +223,28 @@ impl Client {
         &self.repo
     }
 
+    /// Uses `tls` instead of the host's certs.d material.
+    pub fn with_tls(mut self, tls: TlsFiles) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// The protocol ("https"/"http", once pinged) and the auth this client
+    /// learned, to carry over to a later client of the same registry (the C
+    /// ABI keeps them in a `pull_descriptor`).
+    pub fn session(&self) -> (Option<&'static str>, Auth) {
+        let state = self.state();
+        (state.scheme, state.auth.clone())
+    }
+
+    /// Starts from what an earlier client learned: with a known `scheme`
+    /// there is no ping.
+    pub fn resume_session(&self, scheme: Option<&'static str>, auth: Auth) {
+        let mut state = self.state();
+        state.scheme = scheme;
+        state.auth = auth;
+    }
+
     pub fn cancelled(&self) -> bool {
         self.config.cancel.is_set()
     }
@@ -368,7 +392,7 @@ impl Client {
 
     /// The `Authorization` header for the next request, fetching a token
     /// when needed.
-    fn authorization(&self, scope: Option<&str>) -> Result<Option<String>, Error> {
+    pub fn authorization(&self, scope: Option<&str>) -> Result<Option<String>, Error> {
         let auth = self.state().auth.clone();
         match auth {
             Auth::Anonymous => Ok(None),

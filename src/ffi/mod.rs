@@ -20,6 +20,7 @@ pub mod isula_registry;
 pub mod progress;
 pub mod pull_handle;
 pub mod registry;
+pub mod registry_apiv2;
 pub mod registry_type;
 #[cfg(feature = "image_search")]
 pub mod search;
