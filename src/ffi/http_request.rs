@@ -10,7 +10,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use curl_sys::CURLcode;
 
 use super::cstr::opt_str;
-use super::registry_apiv2::{DescView, bytes_dup, operation, report_progress, save_session};
+use super::registry::operation;
+use super::registry_apiv2::{DescView, bytes_dup, report_progress, save_session};
 use super::registry_type::pull_descriptor;
 use crate::error::Error;
 use crate::transport::{self, Request, Sink, Tls, Transfer};

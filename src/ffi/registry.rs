@@ -116,7 +116,10 @@ pub unsafe extern "C" fn free_registry_search_options(options: *mut registry_sea
 
 /// Runs a registry operation: clears this thread's last error, and on
 /// failure records the message there and returns -1.
-fn operation(name: &str, body: impl FnOnce() -> Result<(), crate::error::Error>) -> c_int {
+pub(crate) fn operation(
+    name: &str,
+    body: impl FnOnce() -> Result<(), crate::error::Error>,
+) -> c_int {
     guard(name, -1, || {
         last_error::clear();
         match body() {

@@ -31,9 +31,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::cstr::{free, free_sensitive, opt_str, strdup};
 use super::progress::progress_status_map;
-use super::registry::set_error;
+use super::registry::operation;
 use super::registry_type::{challenge, free_layer_blob, layer_blob, pull_descriptor};
-use super::{guard, last_error};
+
 use crate::api;
 use crate::auths::Secret;
 use crate::distribution::certs::{self, TlsFiles};
@@ -48,21 +48,6 @@ static SESSION_LOCK: Mutex<()> = Mutex::new(());
 
 /// The longest token lifetime taken from a descriptor.
 const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
-
-/// Runs one C entry point: clears this thread's last error; on failure
-/// records the message and returns -1.
-pub(crate) fn operation(name: &str, body: impl FnOnce() -> Result<(), Error>) -> c_int {
-    guard(name, -1, || {
-        last_error::clear();
-        match body() {
-            Ok(()) => 0,
-            Err(e) => {
-                set_error(name, &e.to_string());
-                -1
-            }
-        }
-    })
-}
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::Invalid(message.into())
