@@ -200,6 +200,23 @@ impl Reply {
     }
 }
 
+/// A token server's answer: `token`, else `access_token` (both are in use),
+/// and its lifetime (`expires_in`, at least [`MIN_TOKEN_LIFETIME`]).
+fn parse_token(body: &[u8], realm: &str) -> Result<(Secret<String>, Duration), Error> {
+    let json: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Error::Malformed(format!("token from {realm} is not JSON: {e}")))?;
+    let token = ["token", "access_token"]
+        .iter()
+        .find_map(|k| json[*k].as_str().filter(|t| !t.is_empty()))
+        .ok_or_else(|| Error::Malformed(format!("no token in the answer of {realm}")))?;
+    let lifetime = json["expires_in"]
+        .as_u64()
+        .map(Duration::from_secs)
+        .unwrap_or(MIN_TOKEN_LIFETIME)
+        .max(MIN_TOKEN_LIFETIME);
+    Ok((Secret::new(token.to_string()), lifetime))
+}
+
 impl Client {
     /// A client for `repo` at `host` (already transformed, e.g.
     /// registry-1.docker.io). Loads the host's certs.d material.
@@ -494,18 +511,7 @@ impl Client {
                 });
             }
         }
-        let json: serde_json::Value = serde_json::from_slice(&body.0)
-            .map_err(|e| Error::Malformed(format!("token from {realm} is not JSON: {e}")))?;
-        let token = ["token", "access_token"]
-            .iter()
-            .find_map(|k| json[*k].as_str().filter(|t| !t.is_empty()))
-            .ok_or_else(|| Error::Malformed(format!("no token in the answer of {realm}")))?;
-        let lifetime = json["expires_in"]
-            .as_u64()
-            .map(Duration::from_secs)
-            .unwrap_or(MIN_TOKEN_LIFETIME)
-            .max(MIN_TOKEN_LIFETIME);
-        Ok((Secret::new(token.to_string()), lifetime))
+        parse_token(&body.0, realm)
     }
 
     /// The scope of pulls from this repository.
@@ -581,5 +587,37 @@ impl Client {
                 retry_after: None,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_answers() {
+        let (t, life) =
+            parse_token(br#"{"token":"a","access_token":"b","expires_in":300}"#, "r").unwrap();
+        assert_eq!((t.as_str(), life), ("a", Duration::from_secs(300)));
+        let (t, life) = parse_token(br#"{"access_token":"b"}"#, "r").unwrap();
+        assert_eq!(
+            (t.as_str(), life),
+            ("b", MIN_TOKEN_LIFETIME),
+            "no expires_in: the minimum"
+        );
+        let (_, life) = parse_token(br#"{"token":"a","expires_in":5}"#, "r").unwrap();
+        assert_eq!(
+            life, MIN_TOKEN_LIFETIME,
+            "short lifetimes are raised to the minimum"
+        );
+        let (t, _) = parse_token(br#"{"token":"","access_token":"b"}"#, "r").unwrap();
+        assert_eq!(t.as_str(), "b", "an empty token does not count");
+        assert!(
+            parse_token(br#"{"details":"no"}"#, "https://auth")
+                .unwrap_err()
+                .to_string()
+                .contains("no token")
+        );
+        assert!(parse_token(b"<html>", "r").is_err());
     }
 }
