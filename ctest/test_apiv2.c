@@ -35,76 +35,22 @@
 
 #include "common/check.h"
 #include "common/env.h"
+#include "common/images.h"
 #include "common/json.h"
 #include "common/util.h"
 
 #define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MAX_LAYERS 8
 
-/* an image as mkimage.py built it (keys PREFIX_DIGEST, _CONFIG, _LAYERS, _LAYER_SIZES) */
-struct image {
-    const char *name;
-    const char *digest;
-    const char *config;
-    char *layers[MAX_LAYERS];
-    long long sizes[MAX_LAYERS];
-    size_t n;
-};
 
-static struct image g_gzip = { .name = "IMG_GZIP" };
-static struct image g_amd64 = { .name = "MULTI_AMD64" };
-static struct image g_arm64 = { .name = "MULTI_ARM64" };
+static struct ctest_image g_gzip = { .name = "IMG_GZIP" };
+static struct ctest_image g_amd64 = { .name = "MULTI_AMD64" };
+static struct ctest_image g_arm64 = { .name = "MULTI_ARM64" };
 
 static const char *g_certs_d;
 static char *g_auths_dir;
 
 /* ------------------------------------------------------------------ helpers */
-
-static int load_image(struct image *img)
-{
-    char key[64];
-    char *layers;
-    char *sizes;
-    char *save = NULL;
-    char *tok;
-    size_t nsizes = 0;
-
-    snprintf(key, sizeof(key), "%s_DIGEST", img->name);
-    img->digest = ctest_env_req(key);
-    snprintf(key, sizeof(key), "%s_CONFIG", img->name);
-    img->config = ctest_env_req(key);
-    snprintf(key, sizeof(key), "%s_LAYERS", img->name);
-    layers = ctest_strdup(ctest_env_req(key));
-    snprintf(key, sizeof(key), "%s_LAYER_SIZES", img->name);
-    sizes = ctest_strdup(ctest_env_req(key));
-    for (tok = strtok_r(layers, ",", &save); tok != NULL && img->n < MAX_LAYERS;
-         tok = strtok_r(NULL, ",", &save)) {
-        img->layers[img->n++] = ctest_strdup(tok);
-    }
-    save = NULL;
-    for (tok = strtok_r(sizes, ",", &save); tok != NULL && nsizes < MAX_LAYERS;
-         tok = strtok_r(NULL, ",", &save)) {
-        img->sizes[nsizes++] = strtoll(tok, NULL, 10);
-    }
-    free(layers);
-    free(sizes);
-    if (img->digest[0] == '\0' || img->config[0] == '\0' || img->n == 0 || nsizes != img->n) {
-        fprintf(stderr, "image %s incomplete in $ISULA_CTEST_DIR/env\n", img->name);
-        return -1;
-    }
-    return 0;
-}
-
-static void free_image(struct image *img)
-{
-    size_t i;
-
-    for (i = 0; i < MAX_LAYERS; i++) {
-        free(img->layers[i]);
-        img->layers[i] = NULL;
-    }
-}
 
 static const char *last_error_text(void)
 {
@@ -127,39 +73,6 @@ static void hex_digest(const unsigned char *md, unsigned int mdlen, char out[72]
 }
 
 /* "sha256:<hex>" of a file's content into out; 0 or -1 */
-static int sha256_file(const char *path, char out[72])
-{
-    unsigned char buf[65536];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx;
-    FILE *f;
-    size_t n;
-    int ret = 0;
-
-    if (path == NULL || (f = fopen(path, "rb")) == NULL) {
-        return -1;
-    }
-    ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        ret = -1;
-    }
-    while (ret == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
-        if (EVP_DigestUpdate(ctx, buf, n) != 1) {
-            ret = -1;
-        }
-    }
-    if (ret == 0 && (ferror(f) || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)) {
-        ret = -1;
-    }
-    EVP_MD_CTX_free(ctx);
-    fclose(f);
-    if (ret == 0) {
-        hex_digest(md, mdlen, out);
-    }
-    return ret;
-}
-
 static int sha256_mem(const void *data, size_t len, char out[72])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -177,7 +90,7 @@ static void check_file(const char *path, const char *digest, long long size)
 {
     char got[72];
 
-    if (sha256_file(path, got) != 0) {
+    if (ctest_sha256_file(path, got) != 0) {
         CHECK_MSG(0, "cannot read %s (expected the content of %s)", path ? path : "(null)", digest);
         return;
     }
@@ -267,7 +180,7 @@ static void check_progress(progress_status_map *map, const char *key, long long 
 }
 
 /* fetch_manifest worked for img: manifest file, digest, media type, config, layers */
-static void check_manifest(const pull_descriptor *d, const struct image *img)
+static void check_manifest(const pull_descriptor *d, const struct ctest_image *img)
 {
     char *file = blob_file(d, "manifests");
     size_t i;
@@ -294,7 +207,7 @@ static void check_manifest(const pull_descriptor *d, const struct image *img)
 
 /* fetch_config and fetch_layer of every layer: files verified, diff_ids are the
  * config's, progress entries complete (when map) */
-static void fetch_blobs(pull_descriptor *d, const struct image *img, progress_status_map *map)
+static void fetch_blobs(pull_descriptor *d, const struct ctest_image *img, progress_status_map *map)
 {
     char *config = blob_file(d, "config");
     ctest_json *json;
@@ -436,7 +349,7 @@ static void missing_tag(void)
     done_desc(d);
 }
 
-static void fetch_multi(const struct image *img)
+static void fetch_multi(const struct ctest_image *img)
 {
     pull_descriptor *d = new_desc("REGISTRY_PORT", "test/multi", "v1", true);
     progress_status_map *map = progress_status_map_new();
@@ -842,7 +755,7 @@ int main(void)
     if (ctest_env_load() != 0) {
         return 1;
     }
-    if (load_image(&g_gzip) != 0 || load_image(&g_amd64) != 0 || load_image(&g_arm64) != 0) {
+    if (ctest_load_image(&g_gzip) != 0 || ctest_load_image(&g_amd64) != 0 || ctest_load_image(&g_arm64) != 0) {
         return 1;
     }
     ctest_set_case_timeout(90);
@@ -870,9 +783,9 @@ int main(void)
     rc = ctest_finish();
     ctest_rm_rf(g_auths_dir);
     free(g_auths_dir);
-    free_image(&g_gzip);
-    free_image(&g_amd64);
-    free_image(&g_arm64);
+    ctest_free_image(&g_gzip);
+    ctest_free_image(&g_amd64);
+    ctest_free_image(&g_arm64);
     ctest_env_free();
     return rc;
 }

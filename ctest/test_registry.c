@@ -34,79 +34,25 @@
 
 #include "common/check.h"
 #include "common/env.h"
+#include "common/images.h"
 #include "common/json.h"
 #include "common/util.h"
 
 #define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define REF_NAME "org.opencontainers.image.ref.name"
-#define MAX_LAYERS 8
 
-/* an image as mkimage.py built it (keys PREFIX_DIGEST, _CONFIG, _LAYERS, _LAYER_SIZES) */
-struct image {
-    const char *name;
-    const char *digest;
-    const char *config;
-    char *layers[MAX_LAYERS];
-    long long sizes[MAX_LAYERS];
-    size_t n;
-};
 
-static struct image g_gzip = { .name = "IMG_GZIP" };
-static struct image g_zstd = { .name = "IMG_ZSTD" };
-static struct image g_plain = { .name = "IMG_PLAIN" };
-static struct image g_amd64 = { .name = "MULTI_AMD64" };
-static struct image g_arm64 = { .name = "MULTI_ARM64" };
+static struct ctest_image g_gzip = { .name = "IMG_GZIP" };
+static struct ctest_image g_zstd = { .name = "IMG_ZSTD" };
+static struct ctest_image g_plain = { .name = "IMG_PLAIN" };
+static struct ctest_image g_amd64 = { .name = "MULTI_AMD64" };
+static struct ctest_image g_arm64 = { .name = "MULTI_ARM64" };
 
 static char *g_auths_dir;  /* registry_init's auths dir for most cases */
 static const char *g_certs_d;
 static char *g_main_store; /* store of the first cases (x:v1, x:zstd, x:plain) */
 
 /* ------------------------------------------------------------------ helpers */
-
-static int load_image(struct image *img)
-{
-    char key[64];
-    char *layers;
-    char *sizes;
-    char *save = NULL;
-    char *tok;
-    size_t nsizes = 0;
-
-    snprintf(key, sizeof(key), "%s_DIGEST", img->name);
-    img->digest = ctest_env_req(key);
-    snprintf(key, sizeof(key), "%s_CONFIG", img->name);
-    img->config = ctest_env_req(key);
-    snprintf(key, sizeof(key), "%s_LAYERS", img->name);
-    layers = ctest_strdup(ctest_env_req(key));
-    snprintf(key, sizeof(key), "%s_LAYER_SIZES", img->name);
-    sizes = ctest_strdup(ctest_env_req(key));
-    for (tok = strtok_r(layers, ",", &save); tok != NULL && img->n < MAX_LAYERS;
-         tok = strtok_r(NULL, ",", &save)) {
-        img->layers[img->n++] = ctest_strdup(tok);
-    }
-    save = NULL;
-    for (tok = strtok_r(sizes, ",", &save); tok != NULL && nsizes < MAX_LAYERS;
-         tok = strtok_r(NULL, ",", &save)) {
-        img->sizes[nsizes++] = strtoll(tok, NULL, 10);
-    }
-    free(layers);
-    free(sizes);
-    if (img->digest[0] == '\0' || img->config[0] == '\0' || img->n == 0 || nsizes != img->n) {
-        fprintf(stderr, "image %s incomplete in $ISULA_CTEST_DIR/env\n", img->name);
-        return -1;
-    }
-    return 0;
-}
-
-static void free_image(struct image *img)
-{
-    size_t i;
-
-    for (i = 0; i < MAX_LAYERS; i++) {
-        free(img->layers[i]);
-        img->layers[i] = NULL;
-    }
-}
 
 /* "127.0.0.1:<port of env key>/<path>" (malloc'd) */
 static char *ref(const char *port_key, const char *path)
@@ -188,46 +134,6 @@ static char *new_dir(const char *name)
 }
 
 /* "sha256:<hex>" of a file's content into out; 0 or -1 */
-static int sha256_file(const char *path, char out[72])
-{
-    static const char hexdigits[] = "0123456789abcdef";
-    unsigned char buf[65536];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx;
-    FILE *f = fopen(path, "rb");
-    size_t n;
-    unsigned int i;
-    int ret = 0;
-
-    if (f == NULL) {
-        return -1;
-    }
-    ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        ret = -1;
-    }
-    while (ret == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
-        if (EVP_DigestUpdate(ctx, buf, n) != 1) {
-            ret = -1;
-        }
-    }
-    if (ret == 0 && (ferror(f) || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)) {
-        ret = -1;
-    }
-    EVP_MD_CTX_free(ctx);
-    fclose(f);
-    if (ret == 0) {
-        memcpy(out, "sha256:", 7);
-        for (i = 0; i < mdlen; i++) {
-            out[7 + 2 * i] = hexdigits[md[i] >> 4];
-            out[8 + 2 * i] = hexdigits[md[i] & 15];
-        }
-        out[7 + 64] = '\0';
-    }
-    return ret;
-}
-
 static char *blob_path(const char *store, const char *digest)
 {
     const char *hex = strncmp(digest, "sha256:", 7) == 0 ? digest + 7 : digest;
@@ -243,7 +149,7 @@ static int check_blob(const char *store, const char *digest, long long size)
     char got[72];
     int ok = 1;
 
-    if (sha256_file(path, got) != 0) {
+    if (ctest_sha256_file(path, got) != 0) {
         CHECK_MSG(0, "blob %s missing: cannot read %s", digest, path);
         ok = 0;
     } else {
@@ -329,7 +235,7 @@ static void check_ingest_clean(const char *store)
  * whose config is img->config and whose layers are img's; every blob exists with
  * the right sha256 and size. Returns the parsed config (caller frees) or NULL.
  */
-static ctest_json *check_stored(const char *store, const char *dest, const struct image *img)
+static ctest_json *check_stored(const char *store, const char *dest, const struct ctest_image *img)
 {
     ctest_json *idx = load_index(store);
     ctest_json *manifest = NULL;
@@ -387,13 +293,13 @@ out:
     return config;
 }
 
-static void check_stored_only(const char *store, const char *dest, const struct image *img)
+static void check_stored_only(const char *store, const char *dest, const struct ctest_image *img)
 {
     ctest_json_free(check_stored(store, dest, img));
 }
 
 /* the map has an entry per layer of img with dlnow == dltotal == the layer size */
-static void check_progress(progress_status_map *map, const struct image *img)
+static void check_progress(progress_status_map *map, const struct ctest_image *img)
 {
     isula_registry_progress_entry *entries = NULL;
     size_t len = 0;
@@ -1030,8 +936,8 @@ int main(void)
     if (ctest_env_load() != 0) {
         return 1;
     }
-    if (load_image(&g_gzip) != 0 || load_image(&g_zstd) != 0 || load_image(&g_plain) != 0 ||
-        load_image(&g_amd64) != 0 || load_image(&g_arm64) != 0) {
+    if (ctest_load_image(&g_gzip) != 0 || ctest_load_image(&g_zstd) != 0 || ctest_load_image(&g_plain) != 0 ||
+        ctest_load_image(&g_amd64) != 0 || ctest_load_image(&g_arm64) != 0) {
         return 1;
     }
     ctest_set_case_timeout(90);
@@ -1072,11 +978,11 @@ int main(void)
     }
     free(g_auths_dir);
     free(g_main_store);
-    free_image(&g_gzip);
-    free_image(&g_zstd);
-    free_image(&g_plain);
-    free_image(&g_amd64);
-    free_image(&g_arm64);
+    ctest_free_image(&g_gzip);
+    ctest_free_image(&g_zstd);
+    ctest_free_image(&g_plain);
+    ctest_free_image(&g_amd64);
+    ctest_free_image(&g_arm64);
     ctest_env_free();
     return rc;
 }
