@@ -291,3 +291,76 @@ pub fn fetch_layer(
         events(FetchEvent::Restarted);
     }
 }
+
+/// A manifest resolved to one image.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// The digest users know the reference by (the list's, for a list).
+    pub top_digest: String,
+    /// The image manifest as fetched (the platform's child for a list).
+    pub fetched: FetchedManifest,
+    pub manifest: manifest::Manifest,
+    /// Whether `fetched` was chosen from a list or index.
+    pub from_list: bool,
+}
+
+/// Fetches `reference` (tag or digest) of the client's repository and,
+/// for a list or index, the entry for `platform`, verified by its digest.
+pub fn resolve_manifest(
+    client: &Client,
+    reference: &str,
+    platform: &super::reference::Platform,
+) -> Result<Resolved, Error> {
+    use manifest::Manifest;
+    let top = fetch_manifest(client, reference, manifest::ACCEPTED, None)?;
+    let top_digest = top.digest.clone();
+    let shown = format!("{}/{}:{reference}", client.host(), client.repo());
+    let manifests = match manifest::parse(&top.media_type, &top.bytes)? {
+        Manifest::Index { manifests, .. } => manifests,
+        m => {
+            return Ok(Resolved {
+                top_digest,
+                fetched: top,
+                manifest: m,
+                from_list: false,
+            });
+        }
+    };
+    let chosen = manifest::select_platform(&manifests, platform).ok_or_else(|| {
+        let available: Vec<String> = manifests
+            .iter()
+            .filter_map(|m| m.platform.as_ref())
+            .map(|p| {
+                let mut s = format!(
+                    "{}/{}",
+                    p.os.as_deref().unwrap_or("?"),
+                    p.architecture.as_deref().unwrap_or("?")
+                );
+                if let Some(v) = &p.variant {
+                    s.push('/');
+                    s.push_str(v);
+                }
+                s
+            })
+            .collect();
+        Error::Unsupported(format!(
+            "no image for platform {platform} in {shown} (it has: {})",
+            available.join(", ")
+        ))
+    })?;
+    let child = fetch_manifest(
+        client,
+        &chosen.digest,
+        manifest::ACCEPTED,
+        Some(&chosen.digest),
+    )?;
+    match manifest::parse(&child.media_type, &child.bytes)? {
+        Manifest::Index { .. } => Err(Error::Unsupported(format!("nested image index in {shown}"))),
+        m => Ok(Resolved {
+            top_digest,
+            fetched: child,
+            manifest: m,
+            from_list: true,
+        }),
+    }
+}

@@ -399,53 +399,13 @@ fn resolve(
     view: &DescView,
     tag: &str,
 ) -> Result<(FetchedManifest, Manifest), Error> {
-    let top = fetch::fetch_manifest(client, tag, manifest::ACCEPTED, None)?;
-    let manifests = match manifest::parse(&top.media_type, &top.bytes)? {
-        Manifest::Index { manifests, .. } => manifests,
-        m => return Ok((top, m)),
-    };
-    let platform = api::platform();
-    let chosen = manifest::select_platform(&manifests, &platform).ok_or_else(|| {
-        let available: Vec<String> = manifests
-            .iter()
-            .filter_map(|m| m.platform.as_ref())
-            .map(|p| {
-                let mut s = format!(
-                    "{}/{}",
-                    p.os.as_deref().unwrap_or("?"),
-                    p.architecture.as_deref().unwrap_or("?")
-                );
-                if let Some(v) = &p.variant {
-                    s.push('/');
-                    s.push_str(v);
-                }
-                s
-            })
-            .collect();
-        Error::Unsupported(format!(
-            "no image for platform {platform} in {}/{}:{tag} (it has: {})",
-            client.host(),
-            client.repo(),
-            available.join(", ")
-        ))
-    })?;
-    let child = fetch::fetch_manifest(
-        client,
-        &chosen.digest,
-        manifest::ACCEPTED,
-        Some(&chosen.digest),
-    )?;
-    // iSulad's map had an entry for the platform manifest too
-    let size = child.bytes.len() as u64;
-    report_progress(view.store, &child.digest, size, size);
-    match manifest::parse(&child.media_type, &child.bytes)? {
-        Manifest::Index { .. } => Err(Error::Unsupported(format!(
-            "nested image index in {}/{}:{tag}",
-            client.host(),
-            client.repo()
-        ))),
-        m => Ok((child, m)),
+    let r = fetch::resolve_manifest(client, tag, &api::platform())?;
+    if r.from_list {
+        // iSulad's map had an entry for the platform manifest too
+        let size = r.fetched.bytes.len() as u64;
+        report_progress(view.store, &r.fetched.digest, size, size);
     }
+    Ok((r.fetched, r.manifest))
 }
 
 /// One layer as the descriptor gets it.

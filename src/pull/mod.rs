@@ -146,52 +146,12 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
     obs.report(Report::Resolving {
         name: req.image.clone(),
     });
-    let top = fetch::fetch_manifest(&client, &r.tag, manifest::ACCEPTED, None)?;
-    let shown = top.digest.clone();
-    let (fetched, parsed) = match manifest::parse(&top.media_type, &top.bytes)? {
-        Manifest::Index { manifests, .. } => {
-            let chosen = manifest::select_platform(&manifests, &req.platform).ok_or_else(|| {
-                let available: Vec<String> = manifests
-                    .iter()
-                    .filter_map(|m| m.platform.as_ref())
-                    .map(|p| {
-                        let mut s = format!(
-                            "{}/{}",
-                            p.os.as_deref().unwrap_or("?"),
-                            p.architecture.as_deref().unwrap_or("?")
-                        );
-                        if let Some(v) = &p.variant {
-                            s.push('/');
-                            s.push_str(v);
-                        }
-                        s
-                    })
-                    .collect();
-                Error::Unsupported(format!(
-                    "no image for platform {} in {} (it has: {})",
-                    req.platform,
-                    req.image,
-                    available.join(", ")
-                ))
-            })?;
-            let child = fetch::fetch_manifest(
-                &client,
-                &chosen.digest,
-                manifest::ACCEPTED,
-                Some(&chosen.digest),
-            )?;
-            match manifest::parse(&child.media_type, &child.bytes)? {
-                Manifest::Index { .. } => {
-                    return Err(Error::Unsupported(format!(
-                        "nested image index in {}",
-                        req.image
-                    )));
-                }
-                m => (child, m),
-            }
-        }
-        m => (top, m),
-    };
+    let fetch::Resolved {
+        top_digest: shown,
+        fetched,
+        manifest: parsed,
+        ..
+    } = fetch::resolve_manifest(&client, &r.tag, &req.platform)?;
     obs.report(Report::Digest {
         digest: shown.clone(),
     });
@@ -387,9 +347,11 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
                 path: path.clone(),
                 digests: theirs.digests,
             },
-            // the other pull stored the blob (its file moved) ...
+            // the other pull stored the blob (its file moved): the download
+            // this pull watched is complete ...
             Err(_) if job.reusable && cx.host.arrived(&job.digest) => {
-                cx.obs.report(Report::LayerExists { digest });
+                report_bytes(theirs.digests.blob.size);
+                cx.obs.report(Report::Downloaded { digest });
                 return Ok(None);
             }
             // ... or failed and cleaned up: fetch it here
