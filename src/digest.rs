@@ -1,7 +1,8 @@
 //! One pass over a layer's bytes: as they arrive they are hashed (the blob
-//! digest), written once to their destination, and at the same time
-//! decompressed (gzip, zstd or none) into a second hash (the diff_id).
-//! Nothing is read back from disk to be verified.
+//! digest) and at the same time decompressed (gzip, zstd or none) into a
+//! second hash (the diff_id), and written once to their destination: the
+//! bytes as served, or the uncompressed tar they decompress to. Nothing is
+//! read back from disk to be verified.
 
 #![forbid(unsafe_code)]
 
@@ -101,23 +102,60 @@ pub fn sha256_of(data: &[u8]) -> String {
     w.finish().digest
 }
 
-enum Decoder {
+/// What the destination of a layer gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerFile {
+    /// The bytes as served: a store of blobs keeps them.
+    Blob,
+    /// The uncompressed tar: a store that unpacks layers (iSulad's) then
+    /// reads plain tar instead of decompressing each layer again.
+    Tar,
+}
+
+/// The end of the decompressed stream: hashed, and written to the
+/// destination for [`LayerFile::Tar`].
+struct DiffSink<W> {
+    hash: Sha256Writer,
+    out: Option<W>,
+}
+
+impl<W: Write> Write for DiffSink<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(out) = &mut self.out {
+            out.write_all(buf)?;
+        }
+        self.hash.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.out {
+            Some(out) => out.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+enum Decoder<W: Write> {
     /// Compression not known yet: the first bytes decide.
-    Undecided(Vec<u8>),
-    None(Sha256Writer),
-    Gzip(Box<flate2::write::MultiGzDecoder<Sha256Writer>>),
-    Zstd(Box<zstd::stream::write::Decoder<'static, Sha256Writer>>),
+    Undecided(Vec<u8>, DiffSink<W>),
+    None(DiffSink<W>),
+    Gzip(Box<flate2::write::MultiGzDecoder<DiffSink<W>>>),
+    Zstd(Box<zstd::stream::write::Decoder<'static, DiffSink<W>>>),
+    /// Taken out while deciding.
+    Gone,
 }
 
 /// Bytes needed to recognise a compression by its magic number.
 const SNIFF_LEN: usize = 4;
 
-/// Hashes a layer's compressed bytes, writes them to `out`, and hashes
-/// their decompressed form, in one pass.
+/// Hashes a layer's compressed bytes and their decompressed form, and
+/// writes one of the two to the destination, in one pass.
 pub struct LayerDigester<W: Write> {
-    out: W,
+    /// The destination, for [`LayerFile::Blob`] (for `Tar` it sits at the
+    /// end of the decoder).
+    out: Option<W>,
     blob: Sha256Writer,
-    decoder: Decoder,
+    decoder: Decoder<W>,
     /// The first decompression error: decoding stops, but the bytes are
     /// still written and hashed, so a bad blob is told by its digest.
     decode_error: Option<io::Error>,
@@ -130,14 +168,33 @@ pub struct LayerDigests {
     pub blob: Digested,
     /// Of the uncompressed tar (the config's diff_id).
     pub diff: Digested,
+    /// How the blob was compressed.
+    pub compression: Compression,
 }
 
 impl<W: Write> LayerDigester<W> {
-    /// `compression`: what the media type says, or `None` to sniff.
-    pub fn new(out: W, compression: Option<Compression>) -> io::Result<Self> {
+    /// `compression`: what the media type says, or `None` to sniff;
+    /// `file`: what `out` gets.
+    pub fn new(out: W, compression: Option<Compression>, file: LayerFile) -> io::Result<Self> {
+        let (out, sink) = match file {
+            LayerFile::Blob => (
+                Some(out),
+                DiffSink {
+                    hash: Sha256Writer::new(),
+                    out: None,
+                },
+            ),
+            LayerFile::Tar => (
+                None,
+                DiffSink {
+                    hash: Sha256Writer::new(),
+                    out: Some(out),
+                },
+            ),
+        };
         let decoder = match compression {
-            Some(c) => Self::decoder_for(c)?,
-            None => Decoder::Undecided(Vec::with_capacity(SNIFF_LEN)),
+            Some(c) => Self::decoder_for(c, sink)?,
+            None => Decoder::Undecided(Vec::with_capacity(SNIFF_LEN), sink),
         };
         Ok(LayerDigester {
             out,
@@ -147,15 +204,11 @@ impl<W: Write> LayerDigester<W> {
         })
     }
 
-    fn decoder_for(c: Compression) -> io::Result<Decoder> {
+    fn decoder_for(c: Compression, sink: DiffSink<W>) -> io::Result<Decoder<W>> {
         Ok(match c {
-            Compression::None => Decoder::None(Sha256Writer::new()),
-            Compression::Gzip => Decoder::Gzip(Box::new(flate2::write::MultiGzDecoder::new(
-                Sha256Writer::new(),
-            ))),
-            Compression::Zstd => Decoder::Zstd(Box::new(zstd::stream::write::Decoder::new(
-                Sha256Writer::new(),
-            )?)),
+            Compression::None => Decoder::None(sink),
+            Compression::Gzip => Decoder::Gzip(Box::new(flate2::write::MultiGzDecoder::new(sink))),
+            Compression::Zstd => Decoder::Zstd(Box::new(zstd::stream::write::Decoder::new(sink)?)),
         })
     }
 
@@ -164,49 +217,78 @@ impl<W: Write> LayerDigester<W> {
         self.blob.size()
     }
 
+    /// The compression found (from the media type or the first bytes).
+    fn compression(&self) -> Option<Compression> {
+        match &self.decoder {
+            Decoder::None(_) => Some(Compression::None),
+            Decoder::Gzip(_) => Some(Compression::Gzip),
+            Decoder::Zstd(_) => Some(Compression::Zstd),
+            Decoder::Undecided(..) | Decoder::Gone => None,
+        }
+    }
+
     fn decode(&mut self, data: &[u8]) -> io::Result<()> {
         match &mut self.decoder {
-            Decoder::Undecided(head) => {
+            Decoder::Undecided(head, _) => {
                 head.extend_from_slice(data);
                 if head.len() >= SNIFF_LEN {
-                    let head = std::mem::take(head);
-                    self.decoder = Self::decoder_for(Compression::sniff(&head))?;
-                    self.decode(&head)?;
+                    self.decide()?;
                 }
                 Ok(())
             }
             Decoder::None(w) => w.write_all(data),
             Decoder::Gzip(d) => d.write_all(data).map_err(|e| corrupt("gzip", e)),
             Decoder::Zstd(d) => d.write_all(data).map_err(|e| corrupt("zstd", e)),
+            Decoder::Gone => Ok(()),
         }
     }
 
-    /// Ends the stream. The blob digest is always known; the diff digest
-    /// is an error when the compressed stream is truncated or corrupt.
-    pub fn finish(mut self) -> io::Result<Finished<W>> {
-        self.out.flush()?;
-        let blob = self.blob.finish();
-        let diff = match self.decode_error.take() {
-            Some(e) => Err(e),
-            None => Self::finish_decoder(self.decoder),
+    /// Picks the decoder by the bytes seen so far and feeds it them.
+    fn decide(&mut self) -> io::Result<()> {
+        if !matches!(self.decoder, Decoder::Undecided(..)) {
+            return Ok(());
+        }
+        let Decoder::Undecided(head, sink) = std::mem::replace(&mut self.decoder, Decoder::Gone)
+        else {
+            unreachable!("checked above");
         };
+        self.decoder = Self::decoder_for(Compression::sniff(&head), sink)?;
+        self.decode(&head)
+    }
+
+    /// Ends the stream. The blob digest is always known; the diff digest
+    /// is an error when the compressed stream is truncated or corrupt (and
+    /// then a `Tar` destination may not come back).
+    pub fn finish(mut self) -> io::Result<Finished<W>> {
+        if self.decode_error.is_none() {
+            // fewer bytes than a magic number: decide on what there is
+            if let Err(e) = self.decide() {
+                self.decode_error = Some(e);
+            }
+        }
+        let compression = self.compression().unwrap_or(Compression::None);
+        let blob = self.blob.finish();
+        let (diff, sink_out) = match self.decode_error.take() {
+            Some(e) => (Err(e), None),
+            None => match Self::finish_decoder(self.decoder) {
+                Ok((diff, out)) => (Ok(diff), out),
+                Err(e) => (Err(e), None),
+            },
+        };
+        let mut out = self.out.or(sink_out);
+        if let Some(out) = &mut out {
+            out.flush()?;
+        }
         Ok(Finished {
             blob,
             diff,
-            out: self.out,
+            compression,
+            out,
         })
     }
 
-    fn finish_decoder(decoder: Decoder) -> io::Result<Digested> {
-        let diff = match decoder {
-            Decoder::Undecided(head) => {
-                // fewer bytes than a magic number: decide on what there is
-                let mut d = Self::decoder_for(Compression::sniff(&head))?;
-                if let Decoder::None(w) = &mut d {
-                    w.write_all(&head)?;
-                }
-                return Self::finish_decoder(d);
-            }
+    fn finish_decoder(decoder: Decoder<W>) -> io::Result<(Digested, Option<W>)> {
+        let sink = match decoder {
             Decoder::None(w) => w,
             Decoder::Gzip(mut d) => {
                 d.try_finish().map_err(|e| corrupt("gzip", e))?;
@@ -218,8 +300,13 @@ impl<W: Write> LayerDigester<W> {
                 d.flush().map_err(|e| corrupt("zstd", e))?;
                 d.into_inner()
             }
+            Decoder::Undecided(..) | Decoder::Gone => {
+                return Err(io::Error::other(
+                    "the layer's compression was never decided",
+                ));
+            }
         };
-        Ok(diff.finish())
+        Ok((sink.hash.finish(), sink.out))
     }
 }
 
@@ -227,7 +314,10 @@ impl<W: Write> LayerDigester<W> {
 pub struct Finished<W> {
     pub blob: Digested,
     pub diff: io::Result<Digested>,
-    pub out: W,
+    pub compression: Compression,
+    /// The destination back; `None` only when a `Tar` destination was lost
+    /// with a decompression error.
+    pub out: Option<W>,
 }
 
 impl<W> Finished<W> {
@@ -237,6 +327,7 @@ impl<W> Finished<W> {
             Ok(diff) => Ok(LayerDigests {
                 blob: self.blob.clone(),
                 diff: diff.clone(),
+                compression: self.compression,
             }),
             Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
         }
@@ -252,7 +343,9 @@ fn corrupt(kind: &str, e: io::Error) -> io::Error {
 
 impl<W: Write> Write for LayerDigester<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.out.write_all(data)?;
+        if let Some(out) = &mut self.out {
+            out.write_all(data)?;
+        }
         self.blob.write_all(data)?;
         if self.decode_error.is_none()
             && let Err(e) = self.decode(data)
@@ -262,7 +355,10 @@ impl<W: Write> Write for LayerDigester<W> {
         Ok(data.len())
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        match &mut self.out {
+            Some(out) => out.flush(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -284,17 +380,26 @@ mod tests {
         e.finish().unwrap()
     }
 
+    fn run_to(
+        blob: &[u8],
+        compression: Option<Compression>,
+        chunk: usize,
+        file: LayerFile,
+    ) -> io::Result<(LayerDigests, Vec<u8>)> {
+        let mut d = LayerDigester::new(Vec::new(), compression, file)?;
+        for piece in blob.chunks(chunk) {
+            d.write_all(piece)?;
+        }
+        let f = d.finish()?;
+        Ok((f.digests()?, f.out.expect("the destination comes back")))
+    }
+
     fn run(
         blob: &[u8],
         compression: Option<Compression>,
         chunk: usize,
     ) -> io::Result<(LayerDigests, Vec<u8>)> {
-        let mut d = LayerDigester::new(Vec::new(), compression)?;
-        for piece in blob.chunks(chunk) {
-            d.write_all(piece)?;
-        }
-        let f = d.finish()?;
-        Ok((f.digests()?, f.out))
+        run_to(blob, compression, chunk, LayerFile::Blob)
     }
 
     #[test]
@@ -321,6 +426,34 @@ mod tests {
                 assert_eq!(d.diff.size, plain.len() as u64);
             }
         }
+    }
+
+    #[test]
+    fn a_tar_destination_gets_the_decompressed_bytes() {
+        let plain = tar_like();
+        let zst = zstd::encode_all(&plain[..], 3).unwrap();
+        for (blob, c, found) in [
+            (gzip(&plain), Some(Compression::Gzip), Compression::Gzip),
+            (zst.clone(), None, Compression::Zstd),
+            (plain.clone(), None, Compression::None),
+        ] {
+            for chunk in [3, 16 * 1024] {
+                let (d, out) = run_to(&blob, c, chunk, LayerFile::Tar).unwrap();
+                assert!(out == plain, "{found:?}: the tar, not the blob");
+                assert_eq!(d.blob.digest, sha256_of(&blob));
+                assert_eq!(d.diff.digest, sha256_of(&plain));
+                assert_eq!(d.compression, found);
+            }
+        }
+        // a corrupt stream: the blob digest is still told, the tar is lost
+        let mut bad = gzip(&plain);
+        bad[100] ^= 0xff;
+        bad[101] ^= 0xff;
+        let mut d = LayerDigester::new(Vec::new(), None, LayerFile::Tar).unwrap();
+        d.write_all(&bad).unwrap();
+        let f = d.finish().unwrap();
+        assert_eq!(f.blob.digest, sha256_of(&bad));
+        assert!(f.diff.is_err() && f.out.is_none());
     }
 
     #[test]

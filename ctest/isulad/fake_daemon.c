@@ -667,8 +667,9 @@ int storage_layer_create(const char *layer_id, storage_layer_create_opts_t *opts
     if (g_creates_len < MAX_LAYERS) {
         char *sum = opts->layer_data_path ? fake_sha256_file(opts->layer_data_path) : NULL;
         g_create_paths[g_creates_len] = xstrdup(opts->layer_data_path);
-        g_create_ok[g_creates_len] = sum != NULL && opts->compressed_digest != NULL &&
-                                     strcmp(sum, opts->compressed_digest) == 0;
+        /* the file is the layer's uncompressed tar: its sha256 is the diff_id */
+        g_create_ok[g_creates_len] = sum != NULL && opts->uncompress_digest != NULL &&
+                                     strcmp(sum, opts->uncompress_digest) == 0;
         g_creates_len++;
         free(sum);
     }

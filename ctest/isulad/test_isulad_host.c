@@ -264,8 +264,10 @@ static void check_create_files(const char *base, const int *layer_of_create, siz
             ctest_fail(file, line, "layer data path %s is not in %s", p, first_dir);
         }
         if (!fake_create_file_ok(i)) {
-            ctest_fail(file, line, "the file %s did not exist at storage_layer_create or its sha256 was not %s", p,
-                       img.digest[layer_of_create[i]]);
+            ctest_fail(file, line,
+                       "the file %s did not exist at storage_layer_create or its sha256 was not the layer's "
+                       "diff_id %s (the uncompressed tar)",
+                       p, img.diff_id[layer_of_create[i]]);
         }
         /* the core names downloads by digest */
         if (strstr(p, img.digest[layer_of_create[i]] + strlen("sha256:")) == NULL) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::client::{Client, VecSink};
 use super::manifest;
-use crate::digest::{Compression, LayerDigester, LayerDigests, sha256_of};
+use crate::digest::{Compression, LayerDigester, LayerDigests, LayerFile, sha256_of};
 use crate::error::Error;
 use crate::transport::Sink;
 
@@ -206,28 +206,34 @@ impl<W: Write> Sink for WriteSink<'_, W> {
     }
 }
 
-fn fresh(path: &Path, compression: Option<Compression>) -> Result<LayerDigester<File>, Error> {
+fn fresh(
+    path: &Path,
+    compression: Option<Compression>,
+    keep: LayerFile,
+) -> Result<LayerDigester<File>, Error> {
     let file = OpenOptions::new()
         .create(true)
         .write(true)
         .truncate(true)
         .open(path)
         .map_err(|e| Error::Store(format!("cannot write {}: {e}", path.display())))?;
-    LayerDigester::new(file, compression).map_err(|e| Error::Store(e.to_string()))
+    LayerDigester::new(file, compression, keep).map_err(|e| Error::Store(e.to_string()))
 }
 
-/// Downloads layer `digest` into `path` in one pass, returning its blob
-/// and diff digests. The blob digest is verified here; the diff_id is the
-/// caller's to compare with the config.
+/// Downloads layer `digest` in one pass into `path` (the blob, or its
+/// uncompressed tar: `keep`), returning its blob and diff digests. The blob
+/// digest is verified here; the diff_id is the caller's to compare with the
+/// config.
 pub fn fetch_layer(
     client: &Client,
     digest: &str,
     media_type: &str,
     path: &Path,
+    keep: LayerFile,
     events: &mut dyn FnMut(FetchEvent),
 ) -> Result<LayerDigests, Error> {
     let compression = Compression::from_media_type(media_type);
-    let mut digester = fresh(path, compression)?;
+    let mut digester = fresh(path, compression, keep)?;
     let mut attempt = 0;
     let mut restarted = false;
     loop {
@@ -251,7 +257,7 @@ pub fn fetch_layer(
             Err(Error::Transport { source, .. })
                 if source.code == CURLE_RANGE_ERROR && attempt < ATTEMPTS =>
             {
-                digester = fresh(path, compression)?;
+                digester = fresh(path, compression, keep)?;
                 events(FetchEvent::Restarted);
                 continue;
             }
@@ -275,7 +281,8 @@ pub fn fetch_layer(
             })?;
             finished
                 .out
-                .sync_all()
+                .as_ref()
+                .map_or(Ok(()), File::sync_all)
                 .map_err(|e| Error::Store(format!("cannot sync {}: {e}", path.display())))?;
             return Ok(digests);
         };
@@ -287,7 +294,7 @@ pub fn fetch_layer(
             });
         }
         restarted = true;
-        digester = fresh(path, compression)?;
+        digester = fresh(path, compression, keep)?;
         events(FetchEvent::Restarted);
     }
 }

@@ -36,6 +36,7 @@ use super::registry_type::{challenge, free_layer_blob, layer_blob, pull_descript
 
 use crate::api;
 use crate::auths::Secret;
+use crate::digest::LayerFile;
 use crate::distribution::certs::{self, TlsFiles};
 use crate::distribution::client::{Auth, Cancel, Client, ClientConfig, Credentials};
 use crate::distribution::fetch::{self, FetchEvent, FetchedManifest};
@@ -679,14 +680,22 @@ unsafe fn do_fetch_layer(desc: *mut pull_descriptor, index: usize) -> Result<(),
     } else {
         media_type.as_deref().unwrap_or("")
     };
-    let fetched = fetch::fetch_layer(&client, &digest, media_type, &file, &mut |event| {
-        let now = match event {
-            FetchEvent::Bytes(n) => n,
-            FetchEvent::Restarted => 0,
-            FetchEvent::Retrying { .. } => return,
-        };
-        report_progress(view.store, &digest, now, size);
-    });
+    // the C caller gets the blob, as iSulad's fetch_layer wrote it
+    let fetched = fetch::fetch_layer(
+        &client,
+        &digest,
+        media_type,
+        &file,
+        LayerFile::Blob,
+        &mut |event| {
+            let now = match event {
+                FetchEvent::Bytes(n) => n,
+                FetchEvent::Restarted => 0,
+                FetchEvent::Retrying { .. } => return,
+            };
+            report_progress(view.store, &digest, now, size);
+        },
+    );
     // SAFETY: per the contract.
     unsafe { save_session(desc, &client) };
     let digests = fetched?;

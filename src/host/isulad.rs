@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{Host, ImageReady, LayerPlan, LayerReady};
+use crate::digest::LayerFile;
 use crate::error::Error;
 use crate::ffi::daemon::{self, DaemonLayer, LogLevel};
 use crate::ffi::timestamp::types_timestamp_t;
@@ -253,6 +254,13 @@ impl Host for IsuladHost {
                 self.tmpdir.display()
             ))
         })
+    }
+
+    /// The daemon's storage unpacks each layer file twice (the diff, then
+    /// its tar-split): given the tar this pull has decompressed anyway, it
+    /// decompresses nothing.
+    fn layer_file(&self) -> LayerFile {
+        LayerFile::Tar
     }
 
     fn store_id(&self) -> PathBuf {

@@ -10,6 +10,7 @@ pub mod isulad;
 
 use std::path::{Path, PathBuf};
 
+use crate::digest::LayerFile;
 use crate::error::Error;
 use crate::pull::Observer;
 
@@ -52,6 +53,12 @@ pub struct ImageReady<'a> {
 pub trait Host: Send + Sync {
     /// A fresh directory for this pull's downloads; the pull removes it.
     fn work_dir(&self) -> Result<PathBuf, Error>;
+    /// What a downloaded layer's file holds (the blob as served unless the
+    /// host says otherwise). Pulls into one store share their files, so
+    /// this must be the same for every pull of a store.
+    fn layer_file(&self) -> LayerFile {
+        LayerFile::Blob
+    }
     /// Pulls into the same store share their downloads (see pull::flight).
     fn store_id(&self) -> PathBuf;
     /// `name` already is the image with this config: nothing to do.

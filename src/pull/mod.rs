@@ -15,13 +15,12 @@ pub mod report;
 
 use std::collections::{HashMap, VecDeque};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
 use crate::auths::{AuthStore, Secret};
-use crate::digest::Compression;
 use crate::distribution::client::{Cancel, Client, ClientConfig, Credentials};
 use crate::distribution::fetch::{self, FetchEvent, FetchedManifest};
 use crate::distribution::manifest::{self, ImageManifest, Manifest};
@@ -296,38 +295,41 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
             total,
         })
     };
-    let mut fetch_here =
-        |publish: &dyn Fn(u64)| -> Result<Landed, Error> {
-            cx.obs.report(Report::Downloading {
-                digest: digest.clone(),
-                current: 0,
-                total,
-            });
-            let digests =
-                fetch::fetch_layer(cx.client, &job.digest, &job.media_type, &path, &mut |ev| {
-                    match ev {
-                        FetchEvent::Bytes(n) => {
-                            publish(n);
-                            report_bytes(n);
-                        }
-                        FetchEvent::Retrying { attempt, wait } => cx.obs.report(Report::Retrying {
-                            digest: digest.clone(),
-                            attempt,
-                            wait,
-                        }),
-                        FetchEvent::Restarted => cx.obs.report(Report::Restarted {
-                            digest: digest.clone(),
-                        }),
-                    }
-                })?;
-            cx.obs.report(Report::Verifying {
-                digest: digest.clone(),
-            });
-            Ok(Landed {
-                path: path.clone(),
-                digests,
-            })
-        };
+    let mut fetch_here = |publish: &dyn Fn(u64)| -> Result<Landed, Error> {
+        cx.obs.report(Report::Downloading {
+            digest: digest.clone(),
+            current: 0,
+            total,
+        });
+        let digests = fetch::fetch_layer(
+            cx.client,
+            &job.digest,
+            &job.media_type,
+            &path,
+            cx.host.layer_file(),
+            &mut |ev| match ev {
+                FetchEvent::Bytes(n) => {
+                    publish(n);
+                    report_bytes(n);
+                }
+                FetchEvent::Retrying { attempt, wait } => cx.obs.report(Report::Retrying {
+                    digest: digest.clone(),
+                    attempt,
+                    wait,
+                }),
+                FetchEvent::Restarted => cx.obs.report(Report::Restarted {
+                    digest: digest.clone(),
+                }),
+            },
+        )?;
+        cx.obs.report(Report::Verifying {
+            digest: digest.clone(),
+        });
+        Ok(Landed {
+            path: path.clone(),
+            digests,
+        })
+    };
     let check_cancel = || {
         if cx.client.cancelled() {
             Err(Error::Cancelled)
@@ -508,7 +510,7 @@ fn pull_schema1(
     for l in &real {
         let got = &landed[&l.blob_sum];
         diff_ids.push(got.digests.diff.digest.clone());
-        let compression = sniff_file(&got.path).unwrap_or(Compression::Gzip);
+        let compression = got.digests.compression;
         oci_layers.push((
             l.blob_sum.clone(),
             got.digests.blob.size,
@@ -543,11 +545,4 @@ fn pull_schema1(
     };
     cx.host.register(&image, cx.obs)?;
     Ok(false)
-}
-
-fn sniff_file(path: &Path) -> Option<Compression> {
-    use std::io::Read;
-    let mut head = [0u8; 4];
-    let n = fs::File::open(path).ok()?.read(&mut head).ok()?;
-    Some(Compression::sniff(&head[..n]))
 }

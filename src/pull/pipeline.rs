@@ -135,7 +135,7 @@ pub fn verified<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::{Digested, LayerDigests};
+    use crate::digest::{Compression, Digested, LayerDigests};
     use crate::host::ImageReady;
     use std::path::PathBuf;
     use std::thread;
@@ -199,6 +199,7 @@ mod tests {
             digests: LayerDigests {
                 blob: d(&format!("sha256:blob{n}")),
                 diff: d(diff),
+                compression: Compression::Gzip,
             },
         }
     }
