@@ -176,21 +176,13 @@ impl<W: Write> LayerDigester<W> {
     /// `compression`: what the media type says, or `None` to sniff;
     /// `file`: what `out` gets.
     pub fn new(out: W, compression: Option<Compression>, file: LayerFile) -> io::Result<Self> {
-        let (out, sink) = match file {
-            LayerFile::Blob => (
-                Some(out),
-                DiffSink {
-                    hash: Sha256Writer::new(),
-                    out: None,
-                },
-            ),
-            LayerFile::Tar => (
-                None,
-                DiffSink {
-                    hash: Sha256Writer::new(),
-                    out: Some(out),
-                },
-            ),
+        let (out, tar_out) = match file {
+            LayerFile::Blob => (Some(out), None),
+            LayerFile::Tar => (None, Some(out)),
+        };
+        let sink = DiffSink {
+            hash: Sha256Writer::new(),
+            out: tar_out,
         };
         let decoder = match compression {
             Some(c) => Self::decoder_for(c, sink)?,
