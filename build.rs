@@ -141,6 +141,17 @@ fn main() {
         .cargo_metadata(false)
         .probe("libcurl")
         .expect("libcurl development files (pkg-config libcurl) are required: apt-get install libcurl4-openssl-dev");
+    // curl-sys compiles its bundled libcurl, silently, whenever it does not
+    // take the system's (no pkg-config entry, or a feature the system
+    // library lacks). A second libcurl in the daemon, exported through
+    // -rdynamic, is never what we want: refuse to build.
+    if std::env::var_os("DEP_CURL_STATIC").is_some() {
+        panic!(
+            "curl-sys built its bundled libcurl instead of linking the system one: \
+             install libcurl4-openssl-dev (pkg-config libcurl) and do not enable curl features \
+             the system libcurl lacks"
+        );
+    }
     if version_at_least(&curl.version, (7, 32, 0)) {
         println!("cargo::rustc-cfg=isula_curl_xferinfo");
     }
