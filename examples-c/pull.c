@@ -40,7 +40,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: pull [--root DIR] [--platform OS/ARCH[/VARIANT]] [--insecure] [--skip-tls-verify]\n"
-            "            [--user USER[:PASS]] [--progress auto|tty|plain|json|quiet] IMAGE [NAME]\n");
+            "            [--certs-dir DIR] [--user USER[:PASS]] [--progress auto|tty|plain|json|quiet]\n"
+            "            IMAGE [NAME]\n"
+            "       pull --version\n");
 }
 
 static bool parse_mode(const char *s, isula_registry_progress_mode *mode)
@@ -76,6 +78,7 @@ int main(int argc, char **argv)
 {
     const char *root = NULL;
     const char *platform = NULL;
+    const char *certs_dir = NULL;
     char *user = NULL;
     char *password = NULL;
     char *typed = NULL; /* a password read from standard input */
@@ -92,6 +95,14 @@ int main(int argc, char **argv)
             root = argv[++i];
         } else if (strcmp(a, "--platform") == 0 && has_value) {
             platform = argv[++i];
+        } else if (strcmp(a, "--certs-dir") == 0 && has_value) {
+            certs_dir = argv[++i];
+        } else if (strcmp(a, "--version") == 0) {
+            /* the loaded library's version, and the headers' it was built with */
+            printf("pull: isula-registry %s (built with headers %s)\n", isula_registry_version(),
+                   ISULA_REGISTRY_VERSION);
+            free(user);
+            return 0;
         } else if (strcmp(a, "--insecure") == 0) {
             insecure = true;
         } else if (strcmp(a, "--skip-tls-verify") == 0) {
@@ -147,6 +158,12 @@ int main(int argc, char **argv)
         password = typed;
     }
 
+    if (certs_dir != NULL && registry_init(NULL, (char *)certs_dir) != 0) {
+        fprintf(stderr, "pull: cannot use certificates directory %s\n", certs_dir);
+        free(user);
+        free(typed);
+        return 1;
+    }
     if (root != NULL && isula_registry_set_root(root) != 0) {
         fprintf(stderr, "pull: %s\n", isula_registry_last_error());
         free(user);

@@ -10,6 +10,11 @@
 #include <stdint.h>
 #include "progress.h"
 #include "registry.h"
+#define ISULA_REGISTRY_VERSION "0.1.0"
+#define ISULA_REGISTRY_VERSION_MAJOR 0
+#define ISULA_REGISTRY_VERSION_MINOR 1
+#define ISULA_REGISTRY_VERSION_PATCH 0
+
 
 /*
  How progress is shown.
@@ -86,6 +91,13 @@ int isula_registry_progress_entries(progress_status_map *map,
  */
 void isula_registry_progress_entries_free(struct isula_registry_progress_entry *entries,
                                           size_t len);
+
+/*
+ The library's version, `MAJOR.MINOR.PATCH` (a static string, never
+ freed). Compare it with the header's `ISULA_REGISTRY_VERSION` to tell
+ which copy of the library a program loaded.
+ */
+const char *isula_registry_version(void);
 
 /*
  The calling thread's last error message (NULL if the last registry call

@@ -108,6 +108,16 @@ unsafe fn free_entries(entries: *mut isula_registry_progress_entry, len: usize) 
     }
 }
 
+/// The library's version, `MAJOR.MINOR.PATCH` (a static string, never
+/// freed). Compare it with the header's `ISULA_REGISTRY_VERSION` to tell
+/// which copy of the library a program loaded.
+#[unsafe(no_mangle)]
+pub extern "C" fn isula_registry_version() -> *const c_char {
+    guard("isula_registry_version", std::ptr::null(), || {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
+}
+
 /// The calling thread's last error message (NULL if the last registry call
 /// succeeded). Valid until the thread's next registry call.
 #[unsafe(no_mangle)]
