@@ -105,9 +105,11 @@ pub fn fetch_manifest(
             )
             .and_then(|reply| match reply.status() {
                 200..=299 => Ok(reply),
-                404 => Err(Error::ManifestUnknown {
-                    reference: shown.clone(),
-                }),
+                404 => Err(crate::advice::manifest_not_found(
+                    client,
+                    &reply.error_body,
+                    &shown,
+                )),
                 status => Err(Error::Status {
                     what: format!("GET manifest {shown}"),
                     status,
