@@ -40,7 +40,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: pull [--root DIR] [--platform OS/ARCH[/VARIANT]] [--insecure] [--skip-tls-verify]\n"
-            "            [--certs-dir DIR] [--user USER[:PASS]] [--progress auto|tty|plain|json|quiet]\n"
+            "            [--certs-dir DIR] [--proxy URL [--no-proxy HOSTS]] [--user USER[:PASS]]\n"
+            "            [--progress auto|tty|plain|json|quiet]\n"
             "            IMAGE [NAME]\n"
             "       pull --version\n");
 }
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
     const char *root = NULL;
     const char *platform = NULL;
     const char *certs_dir = NULL;
+    const char *proxy = NULL;    /* default: https_proxy/http_proxy/no_proxy as libcurl reads them */
+    const char *no_proxy = NULL;
     char *user = NULL;
     char *password = NULL;
     char *typed = NULL; /* a password read from standard input */
@@ -97,6 +100,10 @@ int main(int argc, char **argv)
             platform = argv[++i];
         } else if (strcmp(a, "--certs-dir") == 0 && has_value) {
             certs_dir = argv[++i];
+        } else if (strcmp(a, "--proxy") == 0 && has_value) {
+            proxy = argv[++i];
+        } else if (strcmp(a, "--no-proxy") == 0 && has_value) {
+            no_proxy = argv[++i];
         } else if (strcmp(a, "--version") == 0) {
             /* the loaded library's version, and the headers' it was built with */
             printf("pull: isula-registry %s (built with headers %s)\n", isula_registry_version(),
@@ -163,6 +170,18 @@ int main(int argc, char **argv)
         free(user);
         free(typed);
         return 1;
+    }
+    if (no_proxy != NULL && proxy == NULL) {
+        fprintf(stderr, "pull: --no-proxy goes with --proxy (else set no_proxy in the environment)\n");
+        free(user);
+        free(typed);
+        return 2;
+    }
+    if (proxy != NULL && isula_registry_set_proxy(proxy, no_proxy) != 0) {
+        fprintf(stderr, "pull: %s\n", isula_registry_last_error());
+        free(user);
+        free(typed);
+        return 2;
     }
     if (root != NULL && isula_registry_set_root(root) != 0) {
         fprintf(stderr, "pull: %s\n", isula_registry_last_error());

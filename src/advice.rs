@@ -19,6 +19,7 @@ const CURLE_COULDNT_RESOLVE_HOST: u32 = 6;
 const CURLE_COULDNT_CONNECT: u32 = 7;
 const CURLE_WRITE_ERROR: u32 = 23;
 const CURLE_OPERATION_TIMEDOUT: u32 = 28;
+const CURLE_RECV_ERROR: u32 = 56;
 const CURLE_SSL_CONNECT_ERROR: u32 = 35;
 const CURLE_PEER_FAILED_VERIFICATION: u32 = 60;
 const CURLE_SSL_CACERT_BADFILE: u32 = 77;
@@ -70,10 +71,25 @@ pub fn transfer(e: TransferError, host: &str, certs_dir: &Path) -> TransferError
             "cannot connect to the proxy: check https_proxy/http_proxy and that the proxy runs"
                 .to_string()
         }
+        // libcurl names the address it failed to reach; not the registry's
+        // means a proxy (or a host the registry redirected to)
+        CURLE_COULDNT_CONNECT if failed_peer(text).is_some_and(|peer| peer != host) => format!(
+            "cannot connect to the proxy {}: check https_proxy/http_proxy (or \
+             isula_registry_set_proxy) and that the proxy runs; if no proxy is set, the registry \
+             redirected to that host",
+            failed_peer(text).unwrap_or_default()
+        ),
         CURLE_COULDNT_CONNECT => format!(
             "cannot connect to {host}: check the registry's address and port, and that it runs \
              (connection refused or unreachable)"
         ),
+        // a CONNECT (https through the proxy) refused for want of credentials
+        // (tinyproxy answers 401 where RFC 9110 says 407)
+        CURLE_RECV_ERROR
+            if proxy_refused(&e) && (lower.contains("407") || lower.contains("401")) =>
+        {
+            PROXY_AUTH.to_string()
+        }
         CURLE_OPERATION_TIMEDOUT => format!(
             "{host} did not answer in time: check the network between here and the registry, \
              and any proxy on the way"
@@ -88,6 +104,14 @@ pub fn transfer(e: TransferError, host: &str, certs_dir: &Path) -> TransferError
         code: e.code,
         message: format!("{advice} ({text})"),
     }
+}
+
+/// The proxy answered a CONNECT with a 4xx: asking again cannot help.
+pub fn proxy_refused(e: &TransferError) -> bool {
+    e.code == CURLE_RECV_ERROR
+        && e.message
+            .to_ascii_lowercase()
+            .contains("connect tunnel failed, response 4")
 }
 
 /// The advice for a local storage error text, if one fits.
@@ -109,9 +133,15 @@ pub fn disk_problem(text: &str) -> Option<&'static str> {
     }
 }
 
-/// The advice for an HTTP status the registry answered, if one fits.
+const PROXY_AUTH: &str = "the proxy refused the request for want of valid credentials: \
+     put them in the proxy URL (http://USER:PASSWORD@HOST:PORT in https_proxy/http_proxy, or \
+     isula_registry_set_proxy)";
+
+/// The advice for an HTTP status the registry (or a proxy) answered, if one
+/// fits.
 pub fn status(status: u32, retry_after: Option<Duration>) -> Option<String> {
     match status {
+        407 => Some(PROXY_AUTH.to_string()),
         403 => Some(
             "access denied: the registry does not let this account pull this repository; \
              log in with an account that may (isula login), or ask the registry's owner"
@@ -166,6 +196,24 @@ fn name_unknown(error_body: &[u8]) -> bool {
             })
         })
         .unwrap_or(false)
+}
+
+/// `HOST:PORT` of libcurl's "Failed to connect to HOST port PORT ...".
+fn failed_peer(text: &str) -> Option<String> {
+    let rest = text.split("Failed to connect to ").nth(1)?;
+    let mut words = rest.split_whitespace();
+    let name = words.next()?;
+    (words.next()? == "port").then_some(())?;
+    let port: String = words
+        .next()?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some(if name.contains(':') {
+        format!("[{name}]:{port}")
+    } else {
+        format!("{name}:{port}")
+    })
 }
 
 /// `host` without its port (and brackets of an IPv6 address).

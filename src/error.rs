@@ -132,6 +132,7 @@ impl Error {
     /// Worth another attempt: network trouble, 5xx, 429, 408.
     pub fn is_transient(&self) -> bool {
         match self {
+            Error::Transport { source, .. } if advice::proxy_refused(source) => false,
             Error::Transport { source, .. } => !matches!(
                 source.code,
                 // TLS verification and setup, bad URL, write errors, abort: retrying cannot help
