@@ -12,9 +12,14 @@ packages=(
 )
 
 log=$(mktemp "${TMPDIR:-/tmp}/isula-registry-setup.XXXXXX")
-trap 'rm -f "$log"' EXIT
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+policy_made=0
+cleanup() {
+  rm -f "$log"
+  if ((policy_made)); then "${sudo_cmd[@]}" rm -f /usr/sbin/policy-rc.d; fi
+}
+trap cleanup EXIT
 
 # step "what" command...: one line, and the command's output only if it fails
 step() {
@@ -39,11 +44,13 @@ if ((${#missing[@]})); then
   step "apt-get update" "${sudo_cmd[@]}" apt-get update -q
   # Debian's nginx, docker-registry and tinyproxy packages try to start
   # system services; the tests start their own servers, so keep those off.
-  printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee /usr/sbin/policy-rc.d >/dev/null
-  "${sudo_cmd[@]}" chmod +x /usr/sbin/policy-rc.d
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${sudo_cmd[@]}" chmod +x /usr/sbin/policy-rc.d
+    policy_made=1
+  fi
   step "installing ${missing[*]}" "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -q --no-install-recommends "${missing[@]}"
-  "${sudo_cmd[@]}" rm -f /usr/sbin/policy-rc.d
 else
   echo "setup: Debian packages ... all ${#packages[@]} present"
 fi
