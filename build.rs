@@ -118,12 +118,34 @@ const HEADERS: &[Header] = &[
         guard: "ISULA_REGISTRY_H",
         includes: &["progress.h", "registry.h"],
         sys_includes: &["stdbool.h", "stddef.h", "stdint.h"],
-        extra: "",
+        extra: VERSION_MACROS,
         style: Style::Both,
     },
 ];
 
+/// The version the header was generated for (`isula_registry_version()`
+/// gives the loaded library's).
+const VERSION_MACROS: &str = concat!(
+    "#define ISULA_REGISTRY_VERSION \"",
+    env!("CARGO_PKG_VERSION"),
+    "\"\n#define ISULA_REGISTRY_VERSION_MAJOR ",
+    env!("CARGO_PKG_VERSION_MAJOR"),
+    "\n#define ISULA_REGISTRY_VERSION_MINOR ",
+    env!("CARGO_PKG_VERSION_MINOR"),
+    "\n#define ISULA_REGISTRY_VERSION_PATCH ",
+    env!("CARGO_PKG_VERSION_PATCH"),
+    "\n"
+);
+
 fn main() {
+    // The shared library's soname carries the ABI's major version, as C
+    // libraries do (scripts/install.sh adds the usual symlinks).
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!(
+            "cargo::rustc-cdylib-link-arg=-Wl,-soname,libisula_registry.so.{}",
+            env!("CARGO_PKG_VERSION_MAJOR")
+        );
+    }
     println!("cargo::rustc-check-cfg=cfg(isula_curl_xferinfo)");
     // only ever set by the daemon's C build, through the header
     println!("cargo::rustc-check-cfg=cfg(isula_libisula)");

@@ -40,7 +40,10 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: pull [--root DIR] [--platform OS/ARCH[/VARIANT]] [--insecure] [--skip-tls-verify]\n"
-            "            [--user USER[:PASS]] [--progress auto|tty|plain|json|quiet] IMAGE [NAME]\n");
+            "            [--certs-dir DIR] [--proxy URL [--no-proxy HOSTS]] [--user USER[:PASS]]\n"
+            "            [--progress auto|tty|plain|json|quiet]\n"
+            "            IMAGE [NAME]\n"
+            "       pull --version\n");
 }
 
 static bool parse_mode(const char *s, isula_registry_progress_mode *mode)
@@ -76,6 +79,9 @@ int main(int argc, char **argv)
 {
     const char *root = NULL;
     const char *platform = NULL;
+    const char *certs_dir = NULL;
+    const char *proxy = NULL;    /* default: https_proxy/http_proxy/no_proxy as libcurl reads them */
+    const char *no_proxy = NULL;
     char *user = NULL;
     char *password = NULL;
     char *typed = NULL; /* a password read from standard input */
@@ -92,6 +98,18 @@ int main(int argc, char **argv)
             root = argv[++i];
         } else if (strcmp(a, "--platform") == 0 && has_value) {
             platform = argv[++i];
+        } else if (strcmp(a, "--certs-dir") == 0 && has_value) {
+            certs_dir = argv[++i];
+        } else if (strcmp(a, "--proxy") == 0 && has_value) {
+            proxy = argv[++i];
+        } else if (strcmp(a, "--no-proxy") == 0 && has_value) {
+            no_proxy = argv[++i];
+        } else if (strcmp(a, "--version") == 0) {
+            /* the loaded library's version, and the headers' it was built with */
+            printf("pull: isula-registry %s (built with headers %s)\n", isula_registry_version(),
+                   ISULA_REGISTRY_VERSION);
+            free(user);
+            return 0;
         } else if (strcmp(a, "--insecure") == 0) {
             insecure = true;
         } else if (strcmp(a, "--skip-tls-verify") == 0) {
@@ -147,6 +165,24 @@ int main(int argc, char **argv)
         password = typed;
     }
 
+    if (certs_dir != NULL && registry_init(NULL, (char *)certs_dir) != 0) {
+        fprintf(stderr, "pull: cannot use certificates directory %s\n", certs_dir);
+        free(user);
+        free(typed);
+        return 1;
+    }
+    if (no_proxy != NULL && proxy == NULL) {
+        fprintf(stderr, "pull: --no-proxy goes with --proxy (else set no_proxy in the environment)\n");
+        free(user);
+        free(typed);
+        return 2;
+    }
+    if (proxy != NULL && isula_registry_set_proxy(proxy, no_proxy) != 0) {
+        fprintf(stderr, "pull: %s\n", isula_registry_last_error());
+        free(user);
+        free(typed);
+        return 2;
+    }
     if (root != NULL && isula_registry_set_root(root) != 0) {
         fprintf(stderr, "pull: %s\n", isula_registry_last_error());
         free(user);

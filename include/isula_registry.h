@@ -10,6 +10,11 @@
 #include <stdint.h>
 #include "progress.h"
 #include "registry.h"
+#define ISULA_REGISTRY_VERSION "0.1.0"
+#define ISULA_REGISTRY_VERSION_MAJOR 0
+#define ISULA_REGISTRY_VERSION_MINOR 1
+#define ISULA_REGISTRY_VERSION_PATCH 0
+
 
 /*
  How progress is shown.
@@ -86,6 +91,29 @@ int isula_registry_progress_entries(progress_status_map *map,
  */
 void isula_registry_progress_entries_free(struct isula_registry_progress_entry *entries,
                                           size_t len);
+
+/*
+ The library's version, `MAJOR.MINOR.PATCH` (a static string, never
+ freed). Compare it with the header's `ISULA_REGISTRY_VERSION` to tell
+ which copy of the library a program loaded.
+ */
+const char *isula_registry_version(void);
+
+/*
+ Sets the proxy of every request of the process, overriding the
+ environment's `https_proxy`/`http_proxy`/`all_proxy` (which libcurl
+ reads when no proxy is set): `proxy` is a URL such as
+ `http://user:password@proxy:3128` (http, https, socks4[a], socks5[h]);
+ an empty string uses no proxy at all; NULL goes back to the environment.
+ `no_proxy` (NULL: the environment's `no_proxy`) lists the hosts reached
+ directly, comma-separated, `*` for all. Credentials in the URL are never
+ logged nor shown in errors. 0, or -1 for a malformed URL (message in
+ `isula_registry_last_error()`).
+
+ # Safety
+ `proxy` and `no_proxy` are NULL or C strings.
+ */
+int isula_registry_set_proxy(const char *proxy, const char *no_proxy);
 
 /*
  The calling thread's last error message (NULL if the last registry call

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::advice;
 use crate::transport::TransferError;
 
 #[derive(Debug)]
@@ -16,8 +17,10 @@ pub enum Error {
     Transport { what: String, source: TransferError },
     /// Credentials were refused (or are needed and missing).
     Unauthorized { host: String, detail: String },
-    /// The registry has no such manifest.
+    /// The registry has no such manifest (the repository exists).
     ManifestUnknown { reference: String },
+    /// The registry has no such repository.
+    RepositoryUnknown { repo: String },
     /// The registry has no such blob.
     BlobUnknown { repo: String, digest: String },
     /// Any other unexpected HTTP status.
@@ -56,30 +59,46 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Invalid(m) | Error::Unsupported(m) | Error::Malformed(m) | Error::Store(m) => {
-                f.write_str(m)
-            }
+            Error::Invalid(m) | Error::Unsupported(m) | Error::Malformed(m) => f.write_str(m),
+            Error::Store(m) => match advice::disk_problem(m) {
+                Some(advice) => write!(f, "{m}: {advice}"),
+                None => f.write_str(m),
+            },
             Error::Transport { what, source } => write!(f, "{what}: {source}"),
-            Error::Unauthorized { host, detail } if detail.is_empty() => {
-                write!(f, "unauthorized: check credentials for {host}")
-            }
-            Error::Unauthorized { host, detail } => {
-                write!(f, "unauthorized: check credentials for {host} ({detail})")
-            }
-            Error::ManifestUnknown { reference } => write!(f, "manifest unknown: {reference}"),
+            Error::Unauthorized { host, detail } if detail.is_empty() => write!(
+                f,
+                "unauthorized: check credentials for {host}, or log in first (isula login {host})"
+            ),
+            Error::Unauthorized { host, detail } => write!(
+                f,
+                "unauthorized: check credentials for {host}, or log in first (isula login {host}): \
+                 {detail}"
+            ),
+            Error::ManifestUnknown { reference } => write!(
+                f,
+                "manifest unknown: {reference}: the repository has no such tag or digest"
+            ),
+            Error::RepositoryUnknown { repo } => write!(
+                f,
+                "repository unknown: {repo}: the registry has no such repository; check the \
+                 image name"
+            ),
             Error::BlobUnknown { repo, digest } => write!(f, "blob unknown: {repo}@{digest}"),
             Error::Status {
                 what,
                 status,
                 message,
-                ..
-            } if message.is_empty() => write!(f, "{what}: HTTP {status}"),
-            Error::Status {
-                what,
-                status,
-                message,
-                ..
-            } => write!(f, "{what}: HTTP {status}: {message}"),
+                retry_after,
+            } => {
+                write!(f, "{what}: HTTP {status}")?;
+                if !message.is_empty() {
+                    write!(f, ": {message}")?;
+                }
+                match advice::status(*status, *retry_after) {
+                    Some(advice) => write!(f, " ({advice})"),
+                    None => Ok(()),
+                }
+            }
             Error::DigestMismatch {
                 what,
                 expected,
@@ -113,6 +132,7 @@ impl Error {
     /// Worth another attempt: network trouble, 5xx, 429, 408.
     pub fn is_transient(&self) -> bool {
         match self {
+            Error::Transport { source, .. } if advice::proxy_refused(source) => false,
             Error::Transport { source, .. } => !matches!(
                 source.code,
                 // TLS verification and setup, bad URL, write errors, abort: retrying cannot help

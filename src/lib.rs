@@ -11,6 +11,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod advice;
 pub mod api;
 pub mod auths;
 pub mod digest;

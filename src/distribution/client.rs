@@ -324,7 +324,7 @@ impl Client {
         }
         Error::Transport {
             what: what.to_string(),
-            source: e,
+            source: crate::advice::transfer(e, &self.host, &self.config.certs_dir),
         }
     }
 

@@ -85,7 +85,9 @@ pub fn fetch_manifest(
     accept: &[&str],
     expected: Option<&str>,
 ) -> Result<FetchedManifest, Error> {
-    let headers: Vec<String> = accept.iter().map(|a| format!("Accept: {a}")).collect();
+    // One Accept header listing every type: proxies such as tinyproxy keep
+    // only one of several header lines of the same name.
+    let headers = vec![format!("Accept: {}", accept.join(", "))];
     let shown = if reference.starts_with("sha256:") {
         format!("{}@{reference}", client.repo())
     } else {
@@ -105,9 +107,11 @@ pub fn fetch_manifest(
             )
             .and_then(|reply| match reply.status() {
                 200..=299 => Ok(reply),
-                404 => Err(Error::ManifestUnknown {
-                    reference: shown.clone(),
-                }),
+                404 => Err(crate::advice::manifest_not_found(
+                    client,
+                    &reply.error_body,
+                    &shown,
+                )),
                 status => Err(Error::Status {
                     what: format!("GET manifest {shown}"),
                     status,

@@ -108,6 +108,53 @@ unsafe fn free_entries(entries: *mut isula_registry_progress_entry, len: usize) 
     }
 }
 
+/// The library's version, `MAJOR.MINOR.PATCH` (a static string, never
+/// freed). Compare it with the header's `ISULA_REGISTRY_VERSION` to tell
+/// which copy of the library a program loaded.
+#[unsafe(no_mangle)]
+pub extern "C" fn isula_registry_version() -> *const c_char {
+    guard("isula_registry_version", std::ptr::null(), || {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
+}
+
+/// Sets the proxy of every request of the process, overriding the
+/// environment's `https_proxy`/`http_proxy`/`all_proxy` (which libcurl
+/// reads when no proxy is set): `proxy` is a URL such as
+/// `http://user:password@proxy:3128` (http, https, socks4[a], socks5[h]);
+/// an empty string uses no proxy at all; NULL goes back to the environment.
+/// `no_proxy` (NULL: the environment's `no_proxy`) lists the hosts reached
+/// directly, comma-separated, `*` for all. Credentials in the URL are never
+/// logged nor shown in errors. 0, or -1 for a malformed URL (message in
+/// `isula_registry_last_error()`).
+///
+/// # Safety
+/// `proxy` and `no_proxy` are NULL or C strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn isula_registry_set_proxy(
+    proxy: *const c_char,
+    no_proxy: *const c_char,
+) -> c_int {
+    guard("isula_registry_set_proxy", -1, || {
+        // SAFETY: per the contract.
+        let (url, list) = unsafe { (opt_str(proxy), opt_str(no_proxy)) };
+        if !proxy.is_null() && url.is_none() {
+            last_error::set("isula_registry_set_proxy: the proxy URL is not UTF-8");
+            return -1;
+        }
+        match crate::transport::proxy::set(url, list) {
+            Ok(()) => {
+                last_error::clear();
+                0
+            }
+            Err(e) => {
+                last_error::set(&format!("isula_registry_set_proxy: {e}"));
+                -1
+            }
+        }
+    })
+}
+
 /// The calling thread's last error message (NULL if the last registry call
 /// succeeded). Valid until the thread's next registry call.
 #[unsafe(no_mangle)]

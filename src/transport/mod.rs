@@ -16,6 +16,7 @@ use std::time::Duration;
 use curl::easy::{Easy, HttpVersion, List};
 
 mod collector;
+pub mod proxy;
 
 use collector::Collector;
 
@@ -205,6 +206,8 @@ fn configure(easy: &mut Easy, req: &Request<'_>, with_progress: bool) -> Result<
     easy.verbose(req.verbose)?;
     if let Some(sock) = req.unix_socket {
         easy.unix_socket(sock)?;
+    } else {
+        proxy::apply(easy)?;
     }
     if req.low_speed_abort {
         easy.connect_timeout(Duration::from_secs(30))?;
