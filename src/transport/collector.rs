@@ -7,9 +7,9 @@ use curl::easy::WriteError;
 
 use super::{ProgressFn, Sink, Transfer};
 
-pub(super) struct Collector<'s, 'p> {
+pub(super) struct Collector<'s, 'p, 'f> {
     sink: &'s mut dyn Sink,
-    progress: Option<&'p mut ProgressFn<'p>>,
+    progress: Option<&'p mut ProgressFn<'f>>,
     follow_redirects: bool,
     /// Raw head of the response being received.
     head: Vec<u8>,
@@ -22,10 +22,10 @@ pub(super) struct Collector<'s, 'p> {
     write_error: Option<io::Error>,
 }
 
-impl<'s, 'p> Collector<'s, 'p> {
+impl<'s, 'p, 'f> Collector<'s, 'p, 'f> {
     pub(super) fn new(
         sink: &'s mut dyn Sink,
-        progress: Option<&'p mut ProgressFn<'p>>,
+        progress: Option<&'p mut ProgressFn<'f>>,
         follow_redirects: bool,
     ) -> Self {
         Collector {
@@ -40,6 +40,11 @@ impl<'s, 'p> Collector<'s, 'p> {
             head_sent: false,
             write_error: None,
         }
+    }
+
+    /// The response was a redirect for the caller to follow.
+    pub(super) fn is_redirect(&self) -> bool {
+        self.intermediate && (300..400).contains(&self.status)
     }
 
     pub(super) fn take_write_error(&mut self) -> Option<io::Error> {
