@@ -9,4 +9,5 @@ pub mod client;
 pub mod fetch;
 pub mod manifest;
 pub mod reference;
+pub mod retry;
 pub mod search;

@@ -679,14 +679,22 @@ unsafe fn do_fetch_layer(desc: *mut pull_descriptor, index: usize) -> Result<(),
     } else {
         media_type.as_deref().unwrap_or("")
     };
-    let fetched = fetch::fetch_layer(&client, &digest, media_type, &file, &mut |event| {
-        let now = match event {
-            FetchEvent::Bytes(n) => n,
-            FetchEvent::Restarted => 0,
-            FetchEvent::Retrying { .. } => return,
-        };
-        report_progress(view.store, &digest, now, size);
-    });
+    let declared = (!schema1 && size > 0).then_some(size);
+    let fetched = fetch::fetch_sized_layer(
+        &client,
+        &digest,
+        media_type,
+        declared,
+        &file,
+        &mut |event| {
+            let now = match event {
+                FetchEvent::Bytes(n) => n,
+                FetchEvent::Restarted => 0,
+                FetchEvent::Retrying { .. } => return,
+            };
+            report_progress(view.store, &digest, now, size);
+        },
+    );
     // SAFETY: per the contract.
     unsafe { save_session(desc, &client) };
     let digests = fetched?;

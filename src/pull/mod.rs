@@ -14,6 +14,7 @@ pub mod report;
 
 use std::collections::{HashMap, VecDeque};
 use std::fs;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -62,7 +63,10 @@ pub struct Pulled {
 
 /// Pulls `req.image` into `host` as `req.dest`, reporting to `obs`.
 pub fn pull(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled, Error> {
-    let result = run(req, host, obs);
+    // a bug anywhere in the pull ends it with an error; what it held is
+    // released by guards as the panic unwinds
+    let result = panic::catch_unwind(AssertUnwindSafe(|| run(req, host, obs)))
+        .unwrap_or_else(|p| Err(Error::from_panic("the pull", p.as_ref())));
     host.finish();
     if let Err(e) = &result {
         obs.report(Report::Failed {
@@ -235,7 +239,15 @@ fn download_all<T: Send>(
                     if cx.stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    match download_layer(cx, work, &job) {
+                    let got =
+                        panic::catch_unwind(AssertUnwindSafe(|| download_layer(cx, work, &job)))
+                            .unwrap_or_else(|p| {
+                                Err(Error::from_panic(
+                                    &format!("the download of {}", job.digest),
+                                    p.as_ref(),
+                                ))
+                            });
+                    match got {
                         Ok(None) => {}
                         Ok(Some(l)) => {
                             landed
@@ -250,7 +262,7 @@ fn download_all<T: Send>(
         }
         let result = side
             .join()
-            .unwrap_or_else(|_| Err(Error::Malformed("config fetch panicked".to_string())));
+            .unwrap_or_else(|p| Err(Error::from_panic("the config fetch", p.as_ref())));
         if result.is_err() {
             cx.stop.store(true, Ordering::Relaxed);
         }
@@ -289,38 +301,42 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
             total,
         })
     };
-    let mut fetch_here =
-        |publish: &dyn Fn(u64)| -> Result<Landed, Error> {
-            cx.obs.report(Report::Downloading {
-                digest: digest.clone(),
-                current: 0,
-                total,
-            });
-            let digests =
-                fetch::fetch_layer(cx.client, &job.digest, &job.media_type, &path, &mut |ev| {
-                    match ev {
-                        FetchEvent::Bytes(n) => {
-                            publish(n);
-                            report_bytes(n);
-                        }
-                        FetchEvent::Retrying { attempt, wait } => cx.obs.report(Report::Retrying {
-                            digest: digest.clone(),
-                            attempt,
-                            wait,
-                        }),
-                        FetchEvent::Restarted => cx.obs.report(Report::Restarted {
-                            digest: digest.clone(),
-                        }),
-                    }
-                })?;
-            cx.obs.report(Report::Verifying {
-                digest: digest.clone(),
-            });
-            Ok(Landed {
-                path: path.clone(),
-                digests,
-            })
-        };
+    let mut fetch_here = |publish: &dyn Fn(u64)| -> Result<Landed, Error> {
+        cx.obs.report(Report::Downloading {
+            digest: digest.clone(),
+            current: 0,
+            total,
+        });
+        let size = (job.size > 0).then_some(job.size);
+        let digests = fetch::fetch_sized_layer(
+            cx.client,
+            &job.digest,
+            &job.media_type,
+            size,
+            &path,
+            &mut |ev| match ev {
+                FetchEvent::Bytes(n) => {
+                    publish(n);
+                    report_bytes(n);
+                }
+                FetchEvent::Retrying { attempt, wait } => cx.obs.report(Report::Retrying {
+                    digest: digest.clone(),
+                    attempt,
+                    wait,
+                }),
+                FetchEvent::Restarted => cx.obs.report(Report::Restarted {
+                    digest: digest.clone(),
+                }),
+            },
+        )?;
+        cx.obs.report(Report::Verifying {
+            digest: digest.clone(),
+        });
+        Ok(Landed {
+            path: path.clone(),
+            digests,
+        })
+    };
     let check_cancel = || {
         if cx.client.cancelled() {
             Err(Error::Cancelled)
@@ -406,8 +422,9 @@ fn pull_image(cx: &Ctx<'_>, fetched: &FetchedManifest, m: &ImageManifest) -> Res
         }
     }
     let config_digest = m.config.digest.clone();
+    let config_size = (m.config.size > 0).then_some(m.config.size);
     let (landed, config) = download_all(cx, &work, jobs, || {
-        fetch::fetch_small_blob(cx.client, &config_digest)
+        fetch::fetch_config(cx.client, &config_digest, config_size)
     })?;
     let diff_ids = convert::diff_ids(&config, m.layers.len())?;
     let mut layers = Vec::with_capacity(plans.len());

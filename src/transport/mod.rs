@@ -20,6 +20,7 @@ mod collector;
 mod redirect;
 
 use collector::Collector;
+pub use redirect::{authority, web_scheme};
 
 /// Most redirects followed for one request (iSulad: 30).
 pub const MAX_REDIRECTS: u32 = 30;
