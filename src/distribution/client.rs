@@ -191,7 +191,7 @@ impl Reply {
     /// The registry's error message (`{"errors":[{"message":...}]}`), or
     /// the raw text, cleaned and cut to [`MAX_SHOWN`] characters.
     pub fn error_message(&self) -> String {
-        let parsed: Option<serde_json::Value> = serde_json::from_slice(&self.error_body).ok();
+        let parsed: Option<serde_json::Value> = super::json::from_slice(&self.error_body).ok();
         if let Some(errors) = parsed.as_ref().and_then(|v| v["errors"].as_array()) {
             let texts: Vec<String> = errors
                 .iter()
@@ -227,7 +227,7 @@ impl Reply {
 /// A token server's answer: `token`, else `access_token` (both are in use),
 /// and its lifetime (`expires_in`, at least [`MIN_TOKEN_LIFETIME`]).
 fn parse_token(body: &[u8], realm: &str) -> Result<(Secret<String>, Duration), Error> {
-    let json: serde_json::Value = serde_json::from_slice(body)
+    let json: serde_json::Value = super::json::from_slice(body)
         .map_err(|e| Error::Malformed(format!("token from {realm} is not JSON: {e}")))?;
     let token = ["token", "access_token"]
         .iter()
