@@ -69,6 +69,7 @@ impl Env {
             .recv_timeout(limit + Duration::from_secs(30))
             .expect("the pull never ended");
         let took = started.elapsed();
+        eprintln!("the pull ended after {took:?}");
         assert!(took < limit, "the pull took {took:?}, more than {limit:?}");
         result
     }
@@ -79,6 +80,7 @@ impl Env {
             .pull_within(req, limit)
             .expect_err("the pull should have failed")
             .to_string();
+        eprintln!("failed as expected: {err}");
         assert!(!err.chars().any(char::is_control), "control chars: {err:?}");
         self.assert_clean();
         err
