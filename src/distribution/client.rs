@@ -347,9 +347,18 @@ impl Client {
         })
     }
 
-    fn transfer_error(&self, what: &str, e: transport::TransferError) -> Error {
+    fn transfer_error(&self, what: &str, mut e: transport::TransferError) -> Error {
         if self.cancelled() {
             return Error::Cancelled;
+        }
+        // say which limit a slow server hit
+        if e.code == transport::CURLE_OPERATION_TIMEDOUT {
+            let why = if e.message.contains("too slow") {
+                "the registry stalled or trickled"
+            } else {
+                "the registry did not answer in time"
+            };
+            e.message = format!("{why}: {}", e.message);
         }
         Error::Transport {
             what: what.to_string(),
