@@ -531,6 +531,38 @@ fn a_huge_token_lifetime_does_not_crash_the_pull() {
     }
 }
 
+/// An observer with a bug: it panics when a layer download reports bytes
+/// (on the download's own thread, inside libcurl's progress callback).
+struct PanicsOnDownload;
+
+impl pull::Observer for PanicsOnDownload {
+    fn report(&self, r: pull::Report) {
+        if matches!(r, pull::Report::Downloading { .. }) {
+            panic!("observer bug");
+        }
+    }
+}
+
+#[test]
+fn a_panic_in_a_download_ends_the_pull_and_releases_the_blob() {
+    let server = Hostile::start(Plan::default());
+    let env = Env::new();
+    let host = EmbeddedHost::new(OciLayout::open(env.root()).unwrap());
+    let req = env.request(&image_of(&server), true);
+    let err = pull::pull(&req, &host, &PanicsOnDownload)
+        .expect_err("the pull should fail")
+        .to_string();
+    assert!(
+        err.contains("internal error") && err.contains("observer bug"),
+        "{err}"
+    );
+    env.assert_clean();
+    // the same blob, same store, same process: pulled, not waited for forever
+    env.pull_within(env.request(&image_of(&server), true), QUICK)
+        .unwrap();
+    env.assert_pulled();
+}
+
 // ---- rule 6: clean text
 
 #[test]
