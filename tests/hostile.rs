@@ -223,6 +223,32 @@ fn endless_schema1_layer_stops_at_the_cap() {
     );
 }
 
+#[test]
+fn endless_error_and_redirect_bodies_are_not_read_to_their_end() {
+    let server = Hostile::start(Plan {
+        blob: Blob::EndlessError(400),
+        ..Plan::default()
+    });
+    let env = Env::new();
+    let err = env.fail_within(
+        env.request(&image_of(&server), true),
+        Duration::from_secs(10),
+    );
+    assert!(err.contains("HTTP 400"), "{err}");
+    let layer = server.image().layer_digest.clone();
+    server.set_plan(Plan {
+        blob: Blob::RedirectEndless(format!("http://{}/redirected/{layer}", server.host())),
+        ..Plan::default()
+    });
+    let env = Env::new();
+    env.pull_within(
+        env.request(&image_of(&server), true),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    env.assert_pulled();
+}
+
 // ---- rule 2: time
 
 #[test]

@@ -152,6 +152,10 @@ impl Sink for Gate<'_> {
             let room = MAX_ERROR_BODY.saturating_sub(self.error_body.len());
             self.error_body
                 .extend_from_slice(&data[..data.len().min(room)]);
+            if data.len() > room {
+                // the start of an error page is all that is shown
+                return Err(transport::enough());
+            }
             Ok(())
         }
     }

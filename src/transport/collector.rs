@@ -20,6 +20,8 @@ pub(super) struct Collector<'s, 'p, 'f> {
     intermediate: bool,
     head_sent: bool,
     write_error: Option<io::Error>,
+    /// The transfer was stopped because no more of the body was wanted.
+    stopped_early: bool,
 }
 
 impl<'s, 'p, 'f> Collector<'s, 'p, 'f> {
@@ -39,12 +41,25 @@ impl<'s, 'p, 'f> Collector<'s, 'p, 'f> {
             intermediate: false,
             head_sent: false,
             write_error: None,
+            stopped_early: false,
         }
     }
 
     /// The response was a redirect for the caller to follow.
     pub(super) fn is_redirect(&self) -> bool {
         self.intermediate && (300..400).contains(&self.status)
+    }
+
+    /// The `Location` of the response being received.
+    pub(super) fn location(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(super) fn stopped_early(&self) -> bool {
+        self.stopped_early
     }
 
     pub(super) fn take_write_error(&mut self) -> Option<io::Error> {
@@ -104,6 +119,11 @@ impl<'s, 'p, 'f> Collector<'s, 'p, 'f> {
 
     pub(super) fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
         if self.intermediate {
+            if (300..400).contains(&self.status) {
+                // a redirect's body is never wanted: stop reading it
+                self.stopped_early = true;
+                return Ok(0);
+            }
             return Ok(data.len());
         }
         let result = if self.head_sent {
@@ -115,6 +135,10 @@ impl<'s, 'p, 'f> Collector<'s, 'p, 'f> {
         .and_then(|()| self.sink.body(data));
         match result {
             Ok(()) => Ok(data.len()),
+            Err(e) if super::is_enough(&e) => {
+                self.stopped_early = true;
+                Ok(0)
+            }
             Err(e) => {
                 // Writing less than offered makes libcurl stop with
                 // CURLE_WRITE_ERROR; the io error is kept for the message.

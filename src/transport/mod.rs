@@ -78,6 +78,28 @@ pub struct Request<'a> {
     pub verbose: bool,
 }
 
+/// What a sink returns from [`Sink::body`] when it has all it wants of
+/// a body (an error page it keeps only the start of): the transfer stops
+/// there and the response counts as received.
+pub fn enough() -> io::Error {
+    io::Error::other(Enough)
+}
+
+#[derive(Debug)]
+struct Enough;
+
+impl std::fmt::Display for Enough {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the rest of the body is not wanted")
+    }
+}
+
+impl std::error::Error for Enough {}
+
+fn is_enough(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Enough>())
+}
+
 /// Where the final response goes.
 pub trait Sink {
     /// The status and raw head (status line and header lines,
@@ -249,15 +271,21 @@ fn perform_on(
     if let Some(err) = collector.take_write_error() {
         return Err(write_failed(err));
     }
-    result?;
+    match result {
+        // the sink, or a redirect, needed no more of the body
+        Err(e) if collector.stopped_early() && e.code() == CURLE_WRITE_ERROR => {}
+        r => r?,
+    }
     let status = easy.response_code().unwrap_or(0);
     if collector.is_redirect() {
-        // libcurl resolves a relative Location against the URL it asked
-        if let Some(location) = easy.redirect_url()? {
-            return Ok(Outcome::Redirect {
-                status,
-                location: location.to_string(),
-            });
+        // libcurl resolves a relative Location against the URL it asked,
+        // unless the transfer was cut short
+        let location = match easy.redirect_url()? {
+            Some(url) => Some(url.to_string()),
+            None => collector.location().map(|l| redirect::resolve(req.url, l)),
+        };
+        if let Some(location) = location {
+            return Ok(Outcome::Redirect { status, location });
         }
     }
     collector.finish().map_err(write_failed)?;

@@ -51,6 +51,30 @@ pub fn check_url(url: &str) -> Result<&'static str, TransferError> {
     })
 }
 
+/// `location` resolved against `base` (for a redirect whose body was cut
+/// short, when libcurl computed no URL): absolute, scheme-relative,
+/// host-relative or relative to the base's directory.
+pub fn resolve(base: &str, location: &str) -> String {
+    let location = location.trim();
+    if location.contains("://") {
+        return location.to_string();
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    if let Some(net) = location.strip_prefix("//") {
+        return format!("{scheme}://{net}");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if location.starts_with('/') {
+        return format!("{scheme}://{authority}{location}");
+    }
+    let path = rest[authority.len()..]
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("");
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    format!("{scheme}://{authority}{dir}{location}")
+}
+
 impl<'a> Hop<'a> {
     pub fn first(req: &Request<'a>) -> Result<Hop<'a>, TransferError> {
         check_url(req.url)?;
@@ -124,6 +148,15 @@ mod tests {
             method: None,
             body: None,
         }
+    }
+
+    #[test]
+    fn relative_locations() {
+        let base = "https://a:1/v2/x/blobs/d?q=1";
+        assert_eq!(resolve(base, "http://b/c"), "http://b/c");
+        assert_eq!(resolve(base, "//b/c"), "https://b/c");
+        assert_eq!(resolve(base, "/c"), "https://a:1/c");
+        assert_eq!(resolve(base, "e?f"), "https://a:1/v2/x/blobs/e?f");
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub enum Blob {
     Status(u16, String),
     /// A redirect to this URL.
     Redirect(String),
+    /// A redirect to this URL with a body without end.
+    RedirectEndless(String),
+    /// This status with an error body without end.
+    EndlessError(u16),
 }
 
 /// How the registry wants requests authenticated.
@@ -328,6 +332,26 @@ fn send(
     w.flush()
 }
 
+/// Sends a head (unless `status` is 0) without a length, then bytes until
+/// the client goes away or the server stops.
+fn endless(
+    w: &mut impl Write,
+    status: u16,
+    headers: &[(&str, String)],
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    if status != 0 {
+        let mut all = headers.to_vec();
+        all.push(("Connection", "close".to_string()));
+        w.write_all(&head_bytes(status, &all))?;
+    }
+    let junk = vec![b'x'; 64 << 10];
+    while !stop.load(Ordering::SeqCst) {
+        w.write_all(&junk)?;
+    }
+    Ok(())
+}
+
 /// Sleeps in small steps until `d` passed or the server stops; false when stopped.
 fn nap(d: Duration, stop: &AtomicBool) -> bool {
     let end = Instant::now() + d;
@@ -448,10 +472,7 @@ fn serve(conn: Conn, shared: &Shared, stop: &AtomicBool) -> io::Result<()> {
             Blob::Endless => {
                 w.write_all(&head_bytes(200, &[("Connection", "close".to_string())]))?;
                 w.write_all(layer)?;
-                let zeros = vec![0u8; 64 << 10];
-                while !stop.load(Ordering::SeqCst) {
-                    w.write_all(&zeros)?;
-                }
+                endless(w, 0, &[], stop)?;
                 return Ok(());
             }
             Blob::Stall => {
@@ -481,6 +502,14 @@ fn serve(conn: Conn, shared: &Shared, stop: &AtomicBool) -> io::Result<()> {
                 br#"{"errors":[{"code":"UNAVAILABLE","message":"try again later"}]}"#,
             )?,
             Blob::Redirect(location) => send(w, 307, &[("Location", location.clone())], b"")?,
+            Blob::RedirectEndless(location) => {
+                endless(w, 307, &[("Location", location.clone())], stop)?;
+                return Ok(());
+            }
+            Blob::EndlessError(status) => {
+                endless(w, *status, &[json], stop)?;
+                return Ok(());
+            }
         }
     }
     Ok(())
