@@ -41,7 +41,8 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     if !depth_within(bytes, MAX_DEPTH) {
         return Err(format!("nested deeper than {MAX_DEPTH} levels"));
     }
-    serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    // serde quotes offending strings whole: cut them
+    serde_json::from_slice(bytes).map_err(|e| crate::text::clean(&e.to_string(), 300))
 }
 
 /// [`from_slice`] of a string.

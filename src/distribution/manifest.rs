@@ -197,7 +197,8 @@ pub fn parse(media_type: &str, body: &[u8]) -> Result<Manifest, Error> {
                 if !LAYER_TYPES.contains(&l.media_type.as_str()) {
                     return Err(Error::Unsupported(format!(
                         "unsupported layer media type {} (layer {})",
-                        l.media_type, l.digest
+                        crate::text::clean(&l.media_type, 100),
+                        crate::text::clean(&l.digest, 100)
                     )));
                 }
                 check_digest(&l.digest)?;
