@@ -569,7 +569,12 @@ impl Client {
                 self.host
             )));
         };
-        let registry_scheme = self.state().scheme.unwrap_or("https");
+        // not pinged (a C descriptor's session): only an insecure registry
+        // may be plain http
+        let registry_scheme = self
+            .state()
+            .scheme
+            .unwrap_or(if self.config.insecure { "http" } else { "https" });
         if realm_scheme == "http" && registry_scheme == "https" {
             return Err(Error::Unsupported(format!(
                 "refusing to fetch a token over plain http from {shown}: the registry {} is served over https",
