@@ -571,10 +571,11 @@ impl Client {
         };
         // not pinged (a C descriptor's session): only an insecure registry
         // may be plain http
-        let registry_scheme = self
-            .state()
-            .scheme
-            .unwrap_or(if self.config.insecure { "http" } else { "https" });
+        let registry_scheme = self.state().scheme.unwrap_or(if self.config.insecure {
+            "http"
+        } else {
+            "https"
+        });
         if realm_scheme == "http" && registry_scheme == "https" {
             return Err(Error::Unsupported(format!(
                 "refusing to fetch a token over plain http from {shown}: the registry {} is served over https",
