@@ -143,6 +143,14 @@ int isula_registry_set_root(const char *dir);
 int isula_registry_set_platform(const char *platform);
 
 /*
+ Sets the most bytes read of a layer whose manifest gives no size
+ (Docker schema1 images); a layer that is larger fails the pull. 0 goes
+ back to the default, 8 GiB. Layers with a declared size are read to
+ exactly that size, whatever this says.
+ */
+void isula_registry_set_max_unsized_layer(uint64_t bytes);
+
+/*
  Starts `registry_pull(options)` on a new thread and returns its handle
  at once (NULL if `options` lacks an image or destination name). The
  options are copied; a `progress_status_store` in them is fed too and

@@ -71,6 +71,12 @@ pub fn set_platform(p: Option<Platform>) {
     update(|s| s.platform = p);
 }
 
+/// Sets the most bytes read of a layer without a declared size (schema1);
+/// 0 restores the default (8 GiB).
+pub fn set_max_unsized_layer(bytes: u64) {
+    crate::distribution::fetch::set_unsized_layer_cap(bytes);
+}
+
 pub fn auth_store() -> AuthStore {
     AuthStore::new(
         settings()

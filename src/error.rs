@@ -52,6 +52,8 @@ pub enum Error {
     Auths(crate::auths::AuthsError),
     /// The pull was cancelled.
     Cancelled,
+    /// A bug: a thread of the operation panicked (it ended cleanly).
+    Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -116,6 +118,7 @@ impl fmt::Display for Error {
             ),
             Error::Auths(e) => write!(f, "{e}"),
             Error::Cancelled => f.write_str("pull cancelled"),
+            Error::Internal(m) => write!(f, "internal error: {m} (please report it)"),
         }
     }
 }
@@ -129,6 +132,16 @@ impl From<crate::auths::AuthsError> for Error {
 }
 
 impl Error {
+    /// The error of a caught panic, with its message.
+    pub fn from_panic(what: &str, payload: &(dyn std::any::Any + Send)) -> Error {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Error::Internal(format!("{what} panicked: {text}"))
+    }
+
     /// Worth another attempt: network trouble, 5xx, 429, 408.
     pub fn is_transient(&self) -> bool {
         match self {

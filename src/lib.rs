@@ -24,4 +24,5 @@ pub mod progress_map;
 pub mod pull;
 pub mod session;
 pub mod store;
+pub mod text;
 pub mod transport;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::api::{self, PullOptions};
 use crate::distribution::reference;
+use crate::error::Error;
 use crate::progress::model::{EntryKind, Event, Phase, PullProgress, Snapshot};
 use crate::pull::{Observer, Report};
 
@@ -52,7 +53,11 @@ impl PullSession {
         let handle = thread::Builder::new()
             .name("isula-pull".to_string())
             .spawn(move || {
-                let result = api::pull(&options, worker.as_ref(), worker.cancel.clone());
+                // whatever happens, the pull ends: a waiter never waits forever
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    api::pull(&options, worker.as_ref(), worker.cancel.clone())
+                }))
+                .unwrap_or_else(|p| Err(Error::from_panic("the pull", p.as_ref())));
                 let ended = match result {
                     Ok(p) => Ended::Ok {
                         up_to_date: p.up_to_date,

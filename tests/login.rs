@@ -10,7 +10,10 @@ use support::*;
 /// One test: the settings of `api` are process-wide.
 #[test]
 fn token_login_stores_credentials_and_logout_removes_them() {
-    let reg = Registry::start(Mode::token("bob", "hunter2"));
+    // pulls and logins ask an https registry's realm for tokens only over https
+    let mut opts = RegistryOptions::new(Mode::token("bob", "hunter2"));
+    opts.token_tls = true;
+    let reg = Registry::start_with(opts);
     let dir = temp_dir();
     let auths_dir = dir.path().join("auths");
     api::init(Some(auths_dir.clone()), Some(reg.certs_dir().to_path_buf()));

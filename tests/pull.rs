@@ -385,7 +385,10 @@ fn basic_auth_with_given_and_stored_credentials() {
 #[test]
 fn token_auth_fetches_one_token_per_pull_and_refreshes_on_401() {
     let env = Env::new();
-    let reg = Registry::start(Mode::token("bob", "hunter2"));
+    // an https registry's realm is asked for tokens only over https
+    let mut opts = RegistryOptions::new(Mode::token("bob", "hunter2"));
+    opts.token_tls = true;
+    let reg = Registry::start_with(opts);
     let built = sample(env.dir.path(), Compression::Gzip);
     push_oci(&built.layout_dir, "v1", &reg, "test/tok:v1").unwrap();
     let token = reg.token_server().unwrap();

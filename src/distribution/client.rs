@@ -1,7 +1,13 @@
 //! A client for one repository of one registry: protocol choice (https,
 //! then http only for insecure registries), TLS from certs.d, Basic and
 //! Bearer auth with a cached token refreshed on 401, and single requests
-//! for manifests and blobs. Retries live in [`super::retry`].
+//! for manifests and blobs. Retries live in [`super::fetch`], their
+//! budget in [`super::retry`].
+//!
+//! A server is not trusted: every request has a deadline and a stall
+//! window, bodies are bounded, a token realm must be http(s) (never plain
+//! http for an https registry), credentials go over plain http only to the
+//! registry's own host, and server text is cleaned before it is shown.
 //!
 //! One client serves every thread of a pull, so the token is fetched once.
 
@@ -16,9 +22,11 @@ use base64::Engine as _;
 
 use super::certs::{self, TlsFiles};
 use super::challenge::{self, Challenge};
+use super::retry::Budget;
 use crate::auths::Secret;
 use crate::error::Error;
-use crate::transport::{self, Request, Response, Sink, Tls};
+use crate::text::{clean, clean_bytes};
+use crate::transport::{self, Request, Response, Sink, Tls, authority, web_scheme};
 
 /// Username and password for a registry.
 #[derive(Clone, Debug)]
@@ -65,8 +73,24 @@ impl Cancel {
 const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 /// A token is renewed this long before it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(10);
-/// Largest manifest, config or error body read into memory.
+/// The longest a token is cached, whatever the server says.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// Largest manifest, config or token body read into memory.
 pub const MAX_SMALL_BODY: usize = 10 << 20;
+/// Largest error body kept (its text is cut much shorter for messages).
+const MAX_ERROR_BODY: usize = 64 << 10;
+/// Longest server text in a message.
+pub const MAX_SHOWN: usize = 200;
+/// No byte for this long (or under 1 KiB/s): the attempt is abandoned.
+pub const STALL_TIME: Duration = Duration::from_secs(20);
+/// Deadline of a request with a small body (ping, manifest, config, token).
+pub const SMALL_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Deadline of a blob request for `size` bytes: a minute plus the time the
+/// bytes take at 64 KiB/s (a resume gets a new deadline for what is left).
+pub fn blob_deadline(size: u64) -> Duration {
+    Duration::from_secs(60).saturating_add(Duration::from_secs(size / (64 << 10)))
+}
 
 /// How a registry wants requests authenticated, with the cached token
 /// (see [`Client::session`]).
@@ -98,6 +122,8 @@ pub struct Client {
     /// Held while a token is fetched, so concurrent requests wait for one
     /// fetch instead of each making their own.
     token_fetch: Mutex<()>,
+    /// The retry budget of everything this client fetches.
+    pub budget: Budget,
 }
 
 /// Where a request's response body goes, with its status decided first:
@@ -123,9 +149,13 @@ impl Sink for Gate<'_> {
         if self.ok.get() {
             self.inner.body(data)
         } else {
-            let room = (64usize * 1024).saturating_sub(self.error_body.len());
+            let room = MAX_ERROR_BODY.saturating_sub(self.error_body.len());
             self.error_body
                 .extend_from_slice(&data[..data.len().min(room)]);
+            if data.len() > room {
+                // the start of an error page is all that is shown
+                return Err(transport::enough());
+            }
             Ok(())
         }
     }
@@ -140,7 +170,7 @@ impl Sink for VecSink {
         Ok(())
     }
     fn body(&mut self, data: &[u8]) -> io::Result<()> {
-        if self.0.len() + data.len() > MAX_SMALL_BODY {
+        if self.0.len().saturating_add(data.len()) > MAX_SMALL_BODY {
             return Err(io::Error::other(format!(
                 "response larger than {MAX_SMALL_BODY} bytes"
             )));
@@ -162,12 +192,14 @@ impl Reply {
         self.response.status
     }
 
-    /// The registry's error message (`{"errors":[{"message":...}]}`), or the raw text.
+    /// The registry's error message (`{"errors":[{"message":...}]}`), or
+    /// the raw text, cleaned and cut to [`MAX_SHOWN`] characters.
     pub fn error_message(&self) -> String {
-        let parsed: Option<serde_json::Value> = serde_json::from_slice(&self.error_body).ok();
+        let parsed: Option<serde_json::Value> = super::json::from_slice(&self.error_body).ok();
         if let Some(errors) = parsed.as_ref().and_then(|v| v["errors"].as_array()) {
             let texts: Vec<String> = errors
                 .iter()
+                .take(10)
                 .map(|e| {
                     let code = e["code"]
                         .as_str()
@@ -182,13 +214,9 @@ impl Reply {
                     }
                 })
                 .collect();
-            return texts.join("; ");
+            return clean(&texts.join("; "), MAX_SHOWN);
         }
-        String::from_utf8_lossy(&self.error_body)
-            .trim()
-            .chars()
-            .take(200)
-            .collect()
+        clean_bytes(&self.error_body, MAX_SHOWN)
     }
 
     /// Seconds the server asked to wait (`Retry-After`), if any.
@@ -196,24 +224,26 @@ impl Reply {
         self.response
             .header("retry-after")
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs)
+            .map(|secs| Duration::from_secs(secs).min(super::retry::MAX_RETRY_AFTER))
     }
 }
 
 /// A token server's answer: `token`, else `access_token` (both are in use),
 /// and its lifetime (`expires_in`, at least [`MIN_TOKEN_LIFETIME`]).
 fn parse_token(body: &[u8], realm: &str) -> Result<(Secret<String>, Duration), Error> {
-    let json: serde_json::Value = serde_json::from_slice(body)
+    let json: serde_json::Value = super::json::from_slice(body)
         .map_err(|e| Error::Malformed(format!("token from {realm} is not JSON: {e}")))?;
     let token = ["token", "access_token"]
         .iter()
         .find_map(|k| json[*k].as_str().filter(|t| !t.is_empty()))
         .ok_or_else(|| Error::Malformed(format!("no token in the answer of {realm}")))?;
+    // any number, however large or odd, becomes a lifetime within bounds
     let lifetime = json["expires_in"]
-        .as_u64()
-        .map(Duration::from_secs)
+        .as_f64()
+        .filter(|secs| secs.is_finite() && *secs > 0.0)
+        .map(|secs| Duration::from_secs_f64(secs.min(MAX_TOKEN_LIFETIME.as_secs_f64())))
         .unwrap_or(MIN_TOKEN_LIFETIME)
-        .max(MIN_TOKEN_LIFETIME);
+        .clamp(MIN_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME);
     Ok((Secret::new(token.to_string()), lifetime))
 }
 
@@ -229,6 +259,7 @@ impl Client {
             tls,
             state: Mutex::new(State::default()),
             token_fetch: Mutex::new(()),
+            budget: Budget::default(),
         })
     }
 
@@ -289,6 +320,8 @@ impl Client {
                 key_file: tls.key_file.as_deref(),
             },
             low_speed_abort: true,
+            stall_time: Some(STALL_TIME),
+            deadline: Some(SMALL_DEADLINE),
             follow_redirects: true,
             ..Request::default()
         }
@@ -318,9 +351,18 @@ impl Client {
         })
     }
 
-    fn transfer_error(&self, what: &str, e: transport::TransferError) -> Error {
+    fn transfer_error(&self, what: &str, mut e: transport::TransferError) -> Error {
         if self.cancelled() {
             return Error::Cancelled;
+        }
+        // say which limit a slow server hit
+        if e.code == transport::CURLE_OPERATION_TIMEDOUT {
+            let why = if e.message.contains("too slow") {
+                "the registry stalled or trickled"
+            } else {
+                "the registry did not answer in time"
+            };
+            e.message = format!("{why}: {}", e.message);
         }
         Error::Transport {
             what: what.to_string(),
@@ -402,7 +444,7 @@ impl Client {
             host: self.host.clone(),
             detail: format!(
                 "the registry asks for an unsupported authentication: {}",
-                values.join(", ")
+                clean(&values.join(", "), MAX_SHOWN)
             ),
         })
     }
@@ -434,8 +476,10 @@ impl Client {
                 }
                 let (token, lifetime) = self.fetch_token(&realm, service.as_deref(), scope)?;
                 let header = format!("Authorization: Bearer {}", &*token);
-                let expiry =
-                    Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN.min(lifetime / 2));
+                let now = Instant::now();
+                let expiry = now
+                    .checked_add(lifetime.saturating_sub(TOKEN_MARGIN.min(lifetime / 2)))
+                    .unwrap_or(now);
                 if let Auth::Bearer { token: slot, .. } = &mut self.state().auth {
                     *slot = Some((token, expiry));
                 }
@@ -476,12 +520,11 @@ impl Client {
             .credentials
             .as_ref()
             .map(|c| c.username.as_str());
+        self.realm_allowed(realm)?;
         let url = challenge::token_url(realm, service, scope, account);
-        let realm_host = realm
-            .split_once("://")
-            .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(""))
-            .unwrap_or("");
-        let tls = self.tls_for(realm_host)?;
+        let realm = &clean(realm, MAX_SHOWN);
+        let realm_host = authority(&url);
+        let tls = self.tls_for(&realm_host)?;
         let mut req = self.base_request(&url, &tls);
         if let Some(c) = &self.config.credentials {
             let plain = Secret::new(format!("{}:{}", c.username, &*c.password));
@@ -514,6 +557,44 @@ impl Client {
         parse_token(&body.0, realm)
     }
 
+    /// Whether a token may be asked of `realm`, and whether the
+    /// credentials may go with the request: only http(s) realms; none over
+    /// plain http for a registry reached over https; credentials over plain
+    /// http only to the registry's own host (itself plain http).
+    fn realm_allowed(&self, realm: &str) -> Result<(), Error> {
+        let shown = clean(realm, MAX_SHOWN);
+        let Some(realm_scheme) = web_scheme(realm) else {
+            return Err(Error::Unsupported(format!(
+                "the registry {} names the token realm {shown}: only http and https realms are used",
+                self.host
+            )));
+        };
+        // not pinged (a C descriptor's session): only an insecure registry
+        // may be plain http
+        let registry_scheme = self.state().scheme.unwrap_or(if self.config.insecure {
+            "http"
+        } else {
+            "https"
+        });
+        if realm_scheme == "http" && registry_scheme == "https" {
+            return Err(Error::Unsupported(format!(
+                "refusing to fetch a token over plain http from {shown}: the registry {} is served over https",
+                self.host
+            )));
+        }
+        let same_host = authority(realm) == self.host.to_ascii_lowercase();
+        if realm_scheme == "http" && !same_host && self.config.credentials.is_some() {
+            return Err(Error::Unauthorized {
+                host: self.host.clone(),
+                detail: format!(
+                    "refusing to send the credentials over plain http to another host ({shown}); \
+                     the token server must use https"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// The scope of pulls from this repository.
     fn pull_scope(&self) -> String {
         format!("repository:{}:pull", self.repo)
@@ -529,6 +610,19 @@ impl Client {
         sink: &mut dyn Sink,
         progress: &mut dyn FnMut(u64) -> bool,
     ) -> Result<Reply, Error> {
+        self.get_within(path, headers, resume_from, SMALL_DEADLINE, sink, progress)
+    }
+
+    /// [`Client::get`] with its own deadline (a blob's, by its size).
+    pub fn get_within(
+        &self,
+        path: &str,
+        headers: &[String],
+        resume_from: u64,
+        deadline: Duration,
+        sink: &mut dyn Sink,
+        progress: &mut dyn FnMut(u64) -> bool,
+    ) -> Result<Reply, Error> {
         self.ping()?;
         let scheme = self.state().scheme.unwrap_or("https");
         let url = format!("{scheme}://{}/v2/{}/{}", self.host, self.repo, path);
@@ -537,6 +631,7 @@ impl Client {
             let mut req = self.base_request(&url, &self.tls);
             req.headers = headers.to_vec();
             req.resume_from = resume_from;
+            req.deadline = Some(deadline);
             let used = self.authorization(Some(&scope))?;
             if let Some(h) = &used {
                 req.headers.push(h.clone());
@@ -619,5 +714,43 @@ mod tests {
                 .contains("no token")
         );
         assert!(parse_token(b"<html>", "r").is_err());
+    }
+
+    #[test]
+    fn token_lifetimes_from_hostile_servers_are_bounded() {
+        for answer in [
+            r#"{"token":"a","expires_in":1000000000000000000}"#,
+            r#"{"token":"a","expires_in":1e300}"#,
+            r#"{"token":"a","expires_in":18446744073709551615}"#,
+        ] {
+            let (_, life) = parse_token(answer.as_bytes(), "r").unwrap();
+            assert_eq!(life, MAX_TOKEN_LIFETIME, "{answer}");
+            // what authorization() does with it must not overflow
+            assert!(Instant::now().checked_add(life).is_some());
+        }
+        for answer in [
+            r#"{"token":"a","expires_in":-5}"#,
+            r#"{"token":"a","expires_in":"soon"}"#,
+        ] {
+            let (_, life) = parse_token(answer.as_bytes(), "r").unwrap();
+            assert_eq!(life, MIN_TOKEN_LIFETIME, "{answer}");
+        }
+    }
+
+    #[test]
+    fn error_text_is_cleaned_and_cut() {
+        let reply = |body: &str| Reply {
+            response: Response::default(),
+            error_body: body.as_bytes().to_vec(),
+        };
+        let shown = reply("\x1b]0;pwned\x07oops\r\nforged: line").error_message();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        let json = format!(
+            r#"{{"errors":[{{"code":"DENIED","message":"a\u001b[31m{}"}}]}}"#,
+            "x".repeat(10_000)
+        );
+        let shown = reply(&json).error_message();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.chars().count() <= MAX_SHOWN + 1, "{}", shown.len());
     }
 }

@@ -1,29 +1,82 @@
 //! Fetching with retries: manifests (verified against their digest when
 //! one is known) and blobs (streamed through the one-pass digester,
 //! resumed with `Range` after a transient failure, restarted from zero
-//! once after a digest mismatch).
+//! once after a digest mismatch). A blob is never read past its declared
+//! size and must have exactly that size; a layer without one (schema1)
+//! is capped by [`set_unsized_layer_cap`].
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::client::{Client, VecSink};
+use super::client::{Client, VecSink, blob_deadline};
 use super::manifest;
+use super::reference::valid_digest;
+use super::retry::{self, ATTEMPTS, backoff};
 use crate::digest::{Compression, LayerDigester, LayerDigests, LayerFile, sha256_of};
 use crate::error::Error;
 use crate::transport::Sink;
 
-/// Attempts per request (iSulad: 5).
-pub const ATTEMPTS: u32 = 5;
-/// Backoff before the n-th retry: 1 s, 2 s, 4 s, ... capped.
-const BASE_DELAY: Duration = Duration::from_secs(1);
-const MAX_DELAY: Duration = Duration::from_secs(10);
-/// The longest `Retry-After` honoured.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// libcurl: the server ignored our Range (so the body restarts at 0).
 const CURLE_RANGE_ERROR: u32 = 33;
+/// The default cap of a layer whose size the manifest does not say.
+pub const DEFAULT_UNSIZED_LAYER_CAP: u64 = 8 << 30;
+static UNSIZED_LAYER_CAP: AtomicU64 = AtomicU64::new(DEFAULT_UNSIZED_LAYER_CAP);
+
+/// Sets the most bytes read of a layer without a declared size (schema1);
+/// 0 restores the default ([`DEFAULT_UNSIZED_LAYER_CAP`]).
+pub fn set_unsized_layer_cap(bytes: u64) {
+    let cap = if bytes == 0 {
+        DEFAULT_UNSIZED_LAYER_CAP
+    } else {
+        bytes
+    };
+    UNSIZED_LAYER_CAP.store(cap, Ordering::Relaxed);
+}
+
+/// The cap of a layer without a declared size.
+pub fn unsized_layer_cap() -> u64 {
+    UNSIZED_LAYER_CAP.load(Ordering::Relaxed)
+}
+
+/// The wait before the next attempt, or None when the request is given up
+/// (not transient, out of attempts, or out of the pull's retry budget).
+fn retry_wait(client: &Client, attempt: u32, started: Instant, e: &Error) -> Option<Duration> {
+    if !e.is_transient() || attempt >= ATTEMPTS {
+        return None;
+    }
+    let wait = backoff(attempt, e);
+    client.budget.allows(started, wait).then_some(wait)
+}
+
+/// `e` with how long it was tried, when it was tried more than once.
+fn given_up(e: Error, attempts: u32, first: Instant) -> Error {
+    if attempts < 2 {
+        return e;
+    }
+    let note = retry::gave_up(attempts, first);
+    match e {
+        Error::Transport { what, source } => Error::Transport {
+            what: format!("{what} ({note})"),
+            source,
+        },
+        Error::Status {
+            what,
+            status,
+            message,
+            retry_after,
+        } => Error::Status {
+            what: format!("{what} ({note})"),
+            status,
+            message,
+            retry_after,
+        },
+        e => e,
+    }
+}
 
 /// What a blob fetch reports while it runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -44,17 +97,6 @@ pub struct FetchedManifest {
     pub bytes: Vec<u8>,
     /// sha256 of `bytes`.
     pub digest: String,
-}
-
-fn backoff(attempt: u32, err: &Error) -> Duration {
-    if let Error::Status {
-        retry_after: Some(after),
-        ..
-    } = err
-    {
-        return (*after).min(MAX_RETRY_AFTER);
-    }
-    (BASE_DELAY * 2u32.saturating_pow(attempt.saturating_sub(1))).min(MAX_DELAY)
 }
 
 /// Sleeps `wait`, waking early when the pull is cancelled.
@@ -88,14 +130,23 @@ pub fn fetch_manifest(
     // One Accept header listing every type: proxies such as tinyproxy keep
     // only one of several header lines of the same name.
     let headers = vec![format!("Accept: {}", accept.join(", "))];
-    let shown = if reference.starts_with("sha256:") {
+    let pinned = reference.contains(':');
+    if pinned && !valid_digest(reference) {
+        return Err(Error::Unsupported(format!(
+            "cannot verify the digest {reference}: only sha256 digests are supported \
+             (pull by tag or by the image's sha256 digest)"
+        )));
+    }
+    let shown = if pinned {
         format!("{}@{reference}", client.repo())
     } else {
         format!("{}:{reference}", client.repo())
     };
+    let first = Instant::now();
     let mut attempt = 0;
     loop {
         attempt += 1;
+        let started = Instant::now();
         let mut body = VecSink::default();
         let result = client
             .get(
@@ -121,23 +172,33 @@ pub fn fetch_manifest(
             });
         let reply = match result {
             Ok(reply) => reply,
-            Err(e) if e.is_transient() && attempt < ATTEMPTS => {
-                sleep_unless_cancelled(client, backoff(attempt, &e))?;
-                continue;
-            }
-            Err(e) => return Err(e),
+            Err(e) => match retry_wait(client, attempt, started, &e) {
+                Some(wait) => {
+                    sleep_unless_cancelled(client, wait)?;
+                    continue;
+                }
+                None => return Err(given_up(e, attempt, first)),
+            },
         };
-        let digest = sha256_of(&body.0);
         let media_type = manifest::media_type_of(reply.response.header("content-type"), &body.0);
-        let wanted = expected.or(reference.starts_with("sha256:").then_some(reference));
+        // A signed schema1 manifest's digest covers its payload without the
+        // signatures: that is what is checked, whatever the label says.
+        let wanted = expected.or(pinned.then_some(reference));
         let header = reply
             .response
             .header("docker-content-digest")
             .filter(|d| d.starts_with("sha256:"));
-        // A signed schema1 manifest's digest covers its payload without the
-        // signatures, not the bytes served: it cannot be checked this way.
-        let signed = media_type == manifest::DOCKER_SCHEMA1_SIGNED;
-        for claim in [wanted, header].into_iter().flatten().filter(|_| !signed) {
+        let digest = if media_type == manifest::DOCKER_SCHEMA1_SIGNED {
+            match manifest::schema1_signed_payload(&body.0) {
+                Ok(payload) => sha256_of(&payload),
+                // nothing to check it against: known by its bytes
+                Err(_) if wanted.is_none() && header.is_none() => sha256_of(&body.0),
+                Err(e) => return Err(e),
+            }
+        } else {
+            sha256_of(&body.0)
+        };
+        for claim in [wanted, header].into_iter().flatten() {
             if claim != digest {
                 return Err(Error::DigestMismatch {
                     what: "manifest",
@@ -156,13 +217,28 @@ pub fn fetch_manifest(
 
 /// Fetches a small blob (a config) into memory, verified.
 pub fn fetch_small_blob(client: &Client, digest: &str) -> Result<Vec<u8>, Error> {
+    fetch_config(client, digest, None)
+}
+
+/// Fetches a config of `size` bytes (when known) into memory, verified.
+pub fn fetch_config(client: &Client, digest: &str, size: Option<u64>) -> Result<Vec<u8>, Error> {
+    let first = Instant::now();
     let mut attempt = 0;
     loop {
         attempt += 1;
+        let started = Instant::now();
         let mut body = VecSink::default();
         let result = client
             .get(&format!("blobs/{digest}"), &[], 0, &mut body, &mut |_| true)
             .and_then(|reply| blob_status(client, digest, &reply));
+        if let (Ok(()), Some(size)) = (&result, size)
+            && body.0.len() as u64 != size
+        {
+            return Err(Error::Malformed(format!(
+                "config {digest}: the registry sent {} bytes, the manifest declares {size}",
+                body.0.len()
+            )));
+        }
         match result {
             Ok(()) if sha256_of(&body.0) == digest => return Ok(body.0),
             Ok(()) if attempt < 2 => continue,
@@ -174,10 +250,10 @@ pub fn fetch_small_blob(client: &Client, digest: &str) -> Result<Vec<u8>, Error>
                     actual,
                 });
             }
-            Err(e) if e.is_transient() && attempt < ATTEMPTS => {
-                sleep_unless_cancelled(client, backoff(attempt, &e))?
-            }
-            Err(e) => return Err(e),
+            Err(e) => match retry_wait(client, attempt, started, &e) {
+                Some(wait) => sleep_unless_cancelled(client, wait)?,
+                None => return Err(given_up(e, attempt, first)),
+            },
         }
     }
 }
@@ -198,15 +274,25 @@ fn blob_status(client: &Client, digest: &str, reply: &super::client::Reply) -> R
     }
 }
 
-/// Adapts a writer to a transport sink.
-struct WriteSink<'a, W: Write>(&'a mut W);
+/// Adapts a writer to a transport sink that takes at most `room` bytes:
+/// one more and the transfer stops.
+struct WriteSink<'a, W: Write> {
+    out: &'a mut W,
+    room: u64,
+    overflow: bool,
+}
 
 impl<W: Write> Sink for WriteSink<'_, W> {
     fn head(&mut self, _: u32, _: &[u8]) -> io::Result<()> {
         Ok(())
     }
     fn body(&mut self, data: &[u8]) -> io::Result<()> {
-        self.0.write_all(data)
+        if data.len() as u64 > self.room {
+            self.overflow = true;
+            return Err(io::Error::other("more bytes than the blob's size"));
+        }
+        self.room -= data.len() as u64;
+        self.out.write_all(data)
     }
 }
 
@@ -224,38 +310,63 @@ fn fresh(
     LayerDigester::new(file, compression, keep).map_err(|e| Error::Store(e.to_string()))
 }
 
-/// Downloads layer `digest` in one pass into `path` (the blob, or its
-/// uncompressed tar: `keep`), returning its blob and diff digests. The blob
-/// digest is verified here; the diff_id is the caller's to compare with the
-/// config.
-pub fn fetch_layer(
+/// Downloads layer `digest` of `size` bytes (None: unknown, at most
+/// [`unsized_layer_cap`]) in one pass into `path` (the blob, or its
+/// uncompressed tar: `keep`), returning its blob and diff digests. The size
+/// and blob digest are verified here; the diff_id is the caller's to
+/// compare with the config.
+pub fn fetch_sized_layer(
     client: &Client,
     digest: &str,
     media_type: &str,
+    size: Option<u64>,
     path: &Path,
     keep: LayerFile,
     events: &mut dyn FnMut(FetchEvent),
 ) -> Result<LayerDigests, Error> {
+    let limit = size.unwrap_or_else(unsized_layer_cap);
     let compression = Compression::from_media_type(media_type);
     let mut digester = fresh(path, compression, keep)?;
+    let first = Instant::now();
     let mut attempt = 0;
     let mut restarted = false;
     loop {
         attempt += 1;
+        let started = Instant::now();
         let from = digester.received();
         let mut on_bytes = |now: u64| {
-            events(FetchEvent::Bytes(from + now));
+            events(FetchEvent::Bytes(from.saturating_add(now)));
             true
         };
+        let mut sink = WriteSink {
+            out: &mut digester,
+            room: limit.saturating_sub(from),
+            overflow: false,
+        };
         let result = client
-            .get(
+            .get_within(
                 &format!("blobs/{digest}"),
                 &[],
                 from,
-                &mut WriteSink(&mut digester),
+                blob_deadline(limit.saturating_sub(from)),
+                &mut sink,
                 &mut on_bytes,
             )
             .and_then(|reply| blob_status(client, digest, &reply));
+        if sink.overflow {
+            return Err(Error::Malformed(match size {
+                Some(size) => {
+                    format!("layer {digest} is longer than the {size} bytes its manifest declares")
+                }
+                None => format!(
+                    "layer {digest} is larger than {limit} bytes, the most accepted for a layer \
+                     without a declared size (raise it with isula_registry_set_max_unsized_layer)"
+                ),
+            }));
+        }
+        if digester.received().saturating_sub(from) >= retry::PROGRESS {
+            client.budget.progressed();
+        }
         match result {
             Ok(()) => {}
             Err(Error::Transport { source, .. })
@@ -265,13 +376,23 @@ pub fn fetch_layer(
                 events(FetchEvent::Restarted);
                 continue;
             }
-            Err(e) if e.is_transient() && attempt < ATTEMPTS => {
-                let wait = backoff(attempt, &e);
-                events(FetchEvent::Retrying { attempt, wait });
-                sleep_unless_cancelled(client, wait)?;
-                continue;
-            }
-            Err(e) => return Err(e),
+            Err(e) => match retry_wait(client, attempt, started, &e) {
+                Some(wait) => {
+                    events(FetchEvent::Retrying { attempt, wait });
+                    sleep_unless_cancelled(client, wait)?;
+                    continue;
+                }
+                None => return Err(given_up(e, attempt, first)),
+            },
+        }
+        if let Some(size) = size
+            && digester.received() != size
+        {
+            return Err(Error::Malformed(format!(
+                "layer {digest} is shorter than declared: the registry sent {} bytes, \
+                 its manifest declares {size}",
+                digester.received()
+            )));
         }
         let finished = digester
             .finish()
@@ -356,7 +477,7 @@ pub fn resolve_manifest(
             .collect();
         Error::Unsupported(format!(
             "no image for platform {platform} in {shown} (it has: {})",
-            available.join(", ")
+            crate::text::clean(&available.join(", "), super::client::MAX_SHOWN)
         ))
     })?;
     let child = fetch_manifest(

@@ -160,7 +160,7 @@ pub fn media_type_of(content_type: Option<&str>, body: &[u8]) -> String {
 }
 
 fn sniff(body: &[u8]) -> String {
-    let Ok(raw) = serde_json::from_slice::<Raw>(body) else {
+    let Ok(raw) = super::json::from_slice::<Raw>(body) else {
         return String::new();
     };
     if let Some(m) = raw.media_type {
@@ -176,7 +176,7 @@ fn sniff(body: &[u8]) -> String {
 
 /// Parses a manifest of `media_type` (see [`media_type_of`]).
 pub fn parse(media_type: &str, body: &[u8]) -> Result<Manifest, Error> {
-    let raw: Raw = serde_json::from_slice(body)
+    let raw: Raw = super::json::from_slice(body)
         .map_err(|e| Error::Malformed(format!("invalid manifest JSON: {e}")))?;
     match media_type {
         DOCKER_SCHEMA2 | OCI_MANIFEST => {
@@ -197,7 +197,8 @@ pub fn parse(media_type: &str, body: &[u8]) -> Result<Manifest, Error> {
                 if !LAYER_TYPES.contains(&l.media_type.as_str()) {
                     return Err(Error::Unsupported(format!(
                         "unsupported layer media type {} (layer {})",
-                        l.media_type, l.digest
+                        crate::text::clean(&l.media_type, 100),
+                        crate::text::clean(&l.digest, 100)
                     )));
                 }
                 check_digest(&l.digest)?;
@@ -245,7 +246,7 @@ fn parse_schema1(raw: Raw) -> Result<Manifest, Error> {
     // schema1 lists the top layer first
     let mut layers = Vec::with_capacity(fs_layers.len());
     for (fs, h) in fs_layers.into_iter().zip(history).rev() {
-        let v1: serde_json::Value = serde_json::from_str(&h.v1_compatibility)
+        let v1: serde_json::Value = super::json::from_str(&h.v1_compatibility)
             .map_err(|e| Error::Malformed(format!("invalid v1Compatibility JSON: {e}")))?;
         let empty = v1
             .get("throwaway")
@@ -276,6 +277,48 @@ fn check_digest(d: &str) -> Result<(), Error> {
             "unsupported digest {d:?} (only sha256 is supported)"
         )))
     }
+}
+
+/// The payload of a signed schema1 manifest (what its digest covers): the
+/// bytes before the signatures, as each signature's protected header says
+/// (`formatLength` bytes, then `formatTail`). Every signature must agree;
+/// a manifest that says none of this cannot be verified and is refused.
+pub fn schema1_signed_payload(body: &[u8]) -> Result<Vec<u8>, Error> {
+    use base64::Engine as _;
+    let bad =
+        |why: &str| Error::Malformed(format!("signed schema1 manifest cannot be verified: {why}"));
+    let doc: serde_json::Value =
+        super::json::from_slice(body).map_err(|e| bad(&format!("invalid JSON: {e}")))?;
+    let signatures = doc["signatures"]
+        .as_array()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("it has no signatures"))?;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut payload: Option<Vec<u8>> = None;
+    for sig in signatures {
+        let protected = sig["protected"]
+            .as_str()
+            .and_then(|p| b64.decode(p.trim_end_matches('=')).ok())
+            .and_then(|p| super::json::from_slice::<serde_json::Value>(&p).ok())
+            .ok_or_else(|| bad("a signature has no readable protected header"))?;
+        let length = protected["formatLength"]
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| *n <= body.len())
+            .ok_or_else(|| bad("formatLength is missing or out of range"))?;
+        let tail = protected["formatTail"]
+            .as_str()
+            .and_then(|t| b64.decode(t.trim_end_matches('=')).ok())
+            .ok_or_else(|| bad("formatTail is missing"))?;
+        let mut this = body[..length].to_vec();
+        this.extend_from_slice(&tail);
+        match &payload {
+            Some(p) if *p != this => return Err(bad("its signatures cover different payloads")),
+            Some(_) => {}
+            None => payload = Some(this),
+        }
+    }
+    payload.ok_or_else(|| bad("it has no signatures"))
 }
 
 /// The entry of a list/index for `want`: an exact os/architecture/variant
@@ -419,5 +462,42 @@ mod tests {
             D2
         );
         assert!(select_platform(&manifests, &platform("windows", "amd64", None)).is_none());
+    }
+
+    #[test]
+    fn signed_schema1_payload_is_what_the_signatures_cover() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = "{\n   \"schemaVersion\": 1,\n   \"name\": \"a\"\n}";
+        // the signed form: payload without its closing "\n}", then signatures
+        let length = payload.len() - 2;
+        let protected = b64.encode(format!(
+            r#"{{"formatLength":{length},"formatTail":"{}"}}"#,
+            b64.encode("\n}")
+        ));
+        let signed = format!(
+            "{},\n   \"signatures\": [{{\"protected\": \"{protected}\", \"signature\": \"x\"}}]\n}}",
+            &payload[..length]
+        );
+        assert_eq!(
+            schema1_signed_payload(signed.as_bytes()).unwrap(),
+            payload.as_bytes()
+        );
+        let e = schema1_signed_payload(payload.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("no signatures"), "{e}");
+        let bad = signed.replace(&protected, &b64.encode(r#"{"formatLength":99999}"#));
+        assert!(schema1_signed_payload(bad.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn deeply_nested_documents_are_refused_not_overflowing() {
+        let deep = format!(
+            r#"{{"schemaVersion":2,"x":{}{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let e = parse(OCI_MANIFEST, deep.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("deeper than"), "{e}");
+        assert_eq!(sniff(deep.as_bytes()), "");
     }
 }

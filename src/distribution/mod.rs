@@ -7,6 +7,8 @@ pub mod certs;
 pub mod challenge;
 pub mod client;
 pub mod fetch;
+pub mod json;
 pub mod manifest;
 pub mod reference;
+pub mod retry;
 pub mod search;

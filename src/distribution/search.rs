@@ -83,6 +83,8 @@ fn get(url: &str, host: &str, opts: &SearchOptions<'_>) -> Result<(u32, Vec<u8>)
             key_file: tls_files.key_file.as_deref(),
         },
         low_speed_abort: true,
+        stall_time: Some(super::client::STALL_TIME),
+        deadline: Some(super::client::SMALL_DEADLINE),
         follow_redirects: true,
         ..Request::default()
     };
@@ -113,17 +115,13 @@ pub fn search(name: &str, limit: u32, opts: &SearchOptions<'_>) -> Result<Search
     let mut last = None;
     for attempt in 1..=ATTEMPTS {
         let result = get(&url, &host, opts).and_then(|(status, body)| match status {
-            200..=299 => serde_json::from_slice::<SearchResult>(&body).map_err(|e| {
+            200..=299 => super::json::from_slice::<SearchResult>(&body).map_err(|e| {
                 Error::Malformed(format!("search answer of {host} is not valid JSON: {e}"))
             }),
             status => Err(Error::Status {
                 what: format!("search {name}"),
                 status,
-                message: String::from_utf8_lossy(&body)
-                    .trim()
-                    .chars()
-                    .take(200)
-                    .collect(),
+                message: crate::text::clean_bytes(&body, super::client::MAX_SHOWN),
                 retry_after: None,
             }),
         });

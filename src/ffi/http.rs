@@ -500,6 +500,8 @@ unsafe fn request(url: &str, o: &http_get_options) -> Result<u32, transport::Tra
         },
         unix_socket: unsafe { opt_str(o.unix_socket_path) },
         low_speed_abort: o.timeout,
+        stall_time: None,
+        deadline: None,
         resume_from: 0,
         follow_redirects: true,
         http11_only: true,

@@ -217,3 +217,14 @@ pub unsafe extern "C" fn isula_registry_set_platform(platform: *const c_char) ->
         }
     })
 }
+
+/// Sets the most bytes read of a layer whose manifest gives no size
+/// (Docker schema1 images); a layer that is larger fails the pull. 0 goes
+/// back to the default, 8 GiB. Layers with a declared size are read to
+/// exactly that size, whatever this says.
+#[unsafe(no_mangle)]
+pub extern "C" fn isula_registry_set_max_unsized_layer(bytes: u64) {
+    guard("isula_registry_set_max_unsized_layer", (), || {
+        crate::api::set_max_unsized_layer(bytes)
+    })
+}

@@ -3,7 +3,7 @@
 //! examples-c/pull use), and the progress renderer.
 
 use std::ffi::{c_char, c_int, c_uint, c_ushort};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::cstr::strdup;
@@ -20,8 +20,10 @@ use crate::session::{Ended, PullSession};
 /// A running or finished pull (opaque).
 pub struct isula_registry_pull {
     session: Arc<PullSession>,
-    /// The message of a failed pull, kept for `isula_registry_pull_error`.
-    error: Option<std::ffi::CString>,
+    /// The message of a failed pull, kept for `isula_registry_pull_error`;
+    /// set once, so every handle function works through a shared reference
+    /// and may be called from several threads at once.
+    error: OnceLock<std::ffi::CString>,
 }
 
 /// How progress is shown.
@@ -104,7 +106,7 @@ pub unsafe extern "C" fn isula_registry_pull_start(
         let session = PullSession::start(opts, extra);
         Box::into_raw(Box::new(isula_registry_pull {
             session,
-            error: None,
+            error: OnceLock::new(),
         }))
     })
 }
@@ -121,15 +123,15 @@ pub unsafe extern "C" fn isula_registry_pull_wait(
 ) -> bool {
     guard("isula_registry_pull_wait", false, || {
         // SAFETY: per the contract.
-        let Some(p) = (unsafe { pull.as_mut() }) else {
+        let Some(p) = (unsafe { pull.as_ref() }) else {
             return false;
         };
         let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
         match p.session.wait(timeout) {
             Some(Ended::Failed(reason)) => {
-                if p.error.is_none() {
-                    p.error = std::ffi::CString::new(reason.replace('\0', " ")).ok();
-                }
+                p.error.get_or_init(|| {
+                    std::ffi::CString::new(reason.replace('\0', " ")).unwrap_or_default()
+                });
                 true
             }
             Some(Ended::Ok { .. }) => true,
@@ -150,7 +152,7 @@ pub unsafe extern "C" fn isula_registry_pull_result(pull: *mut isula_registry_pu
             false if pull.is_null() => -1,
             false => 1,
             // SAFETY: non-NULL per the check above.
-            true => match unsafe { &*pull }.error {
+            true => match unsafe { &*pull }.error.get() {
                 Some(_) => -1,
                 None => 0,
             },
@@ -175,7 +177,7 @@ pub unsafe extern "C" fn isula_registry_pull_error(
         // SAFETY: isula_registry_pull_wait returned true, so pull is not NULL.
         unsafe { &*pull }
             .error
-            .as_ref()
+            .get()
             .map_or(std::ptr::null(), |e| e.as_ptr())
     })
 }

@@ -680,11 +680,13 @@ unsafe fn do_fetch_layer(desc: *mut pull_descriptor, index: usize) -> Result<(),
     } else {
         media_type.as_deref().unwrap_or("")
     };
+    let declared = (!schema1 && size > 0).then_some(size);
     // the C caller gets the blob, as iSulad's fetch_layer wrote it
-    let fetched = fetch::fetch_layer(
+    let fetched = fetch::fetch_sized_layer(
         &client,
         &digest,
         media_type,
+        declared,
         &file,
         LayerFile::Blob,
         &mut |event| {

@@ -60,7 +60,7 @@ pub fn to_oci(fetched: &[u8], m: &ImageManifest) -> Vec<u8> {
 /// and a `history` entry per layer.
 pub fn schema1_config(layers: &[Schema1Layer], diff_ids: &[String]) -> Result<Vec<u8>, Error> {
     let parse = |l: &Schema1Layer| -> Result<Map<String, Value>, Error> {
-        match serde_json::from_str(&l.v1_compatibility) {
+        match crate::distribution::json::from_str(&l.v1_compatibility) {
             Ok(Value::Object(o)) => Ok(o),
             _ => Err(Error::Malformed(
                 "schema1 v1Compatibility is not a JSON object".to_string(),
@@ -124,7 +124,7 @@ pub fn schema1_layer_type(c: Compression) -> &'static str {
 
 /// `rootfs.diff_ids` of an image config, checked against the layer count.
 pub fn diff_ids(config: &[u8], layers: usize) -> Result<Vec<String>, Error> {
-    let v: Value = serde_json::from_slice(config)
+    let v: Value = crate::distribution::json::from_slice(config)
         .map_err(|e| Error::Malformed(format!("image config is not valid JSON: {e}")))?;
     let ids: Vec<String> = v["rootfs"]["diff_ids"]
         .as_array()

@@ -58,6 +58,39 @@ impl Drop for Release {
     }
 }
 
+/// The owner's hold on a running flight: ended with its outcome, or, when
+/// dropped without one (a panic unwinding), ended as failed and removed,
+/// so that waiters and later pulls never wait for it forever.
+struct Owning<'a> {
+    flight: &'a Flight,
+    key: Option<Key>,
+}
+
+impl Owning<'_> {
+    fn end(mut self, outcome: Result<Landed, String>) {
+        self.key = None;
+        self.publish(outcome);
+    }
+
+    fn publish(&self, outcome: Result<Landed, String>) {
+        *self
+            .flight
+            .outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+        self.flight.done.notify_all();
+    }
+}
+
+impl Drop for Owning<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.publish(Err("the download panicked".to_string()));
+            drop(Release(key));
+        }
+    }
+}
+
 /// Downloads `digest` with `download` unless another pull of the same
 /// store is already doing so; `on_bytes` sees the byte count either way.
 /// `download` gets a callback to publish its byte count to waiters;
@@ -83,14 +116,14 @@ pub fn share<E: ToString>(
             }
         };
         if owner {
+            // should `download` panic, the guard ends the flight as failed
+            let guard = Owning {
+                flight: &flight,
+                key: Some(key.clone()),
+            };
             let publish = |n: u64| flight.bytes.store(n, Ordering::Relaxed);
             let result = download(&publish);
-            *flight
-                .outcome
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) =
-                Some(result.as_ref().map(Clone::clone).map_err(|e| e.to_string()));
-            flight.done.notify_all();
+            guard.end(result.as_ref().map(Clone::clone).map_err(|e| e.to_string()));
             return match result {
                 Ok(landed) => Ok(Role::Owner(landed, Release(key))),
                 Err(e) => {
@@ -117,5 +150,41 @@ pub fn share<E: ToString>(
             return Ok(Role::Waiter(landed.clone()));
         }
         // the owner failed: try again, maybe as the owner this time
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    #[test]
+    fn a_panicking_download_releases_its_blob() {
+        let store = PathBuf::from("/nonexistent/flight-test");
+        let digest = "sha256:panics";
+        let panicked = catch_unwind(AssertUnwindSafe(|| {
+            let _ = share::<String>(
+                store.clone(),
+                digest,
+                &mut |_| {},
+                &mut |_| panic!("boom"),
+                &|| Ok(()),
+            );
+        }));
+        assert!(panicked.is_err());
+        // the next pull of the blob owns it at once instead of waiting forever
+        let mut ran = false;
+        let role = share::<String>(
+            store,
+            digest,
+            &mut |_| {},
+            &mut |_| {
+                ran = true;
+                Err("fetched again".to_string())
+            },
+            &|| Err("waited instead of fetching".to_string()),
+        );
+        assert_eq!(role.err().as_deref(), Some("fetched again"));
+        assert!(ran);
     }
 }

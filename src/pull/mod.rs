@@ -15,6 +15,7 @@ pub mod report;
 
 use std::collections::{HashMap, VecDeque};
 use std::fs;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -63,7 +64,10 @@ pub struct Pulled {
 
 /// Pulls `req.image` into `host` as `req.dest`, reporting to `obs`.
 pub fn pull(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled, Error> {
-    let result = run(req, host, obs);
+    // a bug anywhere in the pull ends it with an error; what it held is
+    // released by guards as the panic unwinds
+    let result = panic::catch_unwind(AssertUnwindSafe(|| run(req, host, obs)))
+        .unwrap_or_else(|p| Err(Error::from_panic("the pull", p.as_ref())));
     host.finish();
     if let Err(e) = &result {
         obs.report(Report::Failed {
@@ -237,7 +241,15 @@ fn download_all<T: Send>(
                     if cx.stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    match download_layer(cx, work, &job) {
+                    let got =
+                        panic::catch_unwind(AssertUnwindSafe(|| download_layer(cx, work, &job)))
+                            .unwrap_or_else(|p| {
+                                Err(Error::from_panic(
+                                    &format!("the download of {}", job.digest),
+                                    p.as_ref(),
+                                ))
+                            });
+                    match got {
                         Ok(l) => {
                             if let Some(p) = pipeline {
                                 p.landed(&job.digest, l.clone());
@@ -256,7 +268,7 @@ fn download_all<T: Send>(
         }
         let result = side
             .join()
-            .unwrap_or_else(|_| Err(Error::Malformed("config fetch panicked".to_string())));
+            .unwrap_or_else(|p| Err(Error::from_panic("the config fetch", p.as_ref())));
         if result.is_err() {
             cx.stop.store(true, Ordering::Relaxed);
         }
@@ -301,10 +313,12 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
             current: 0,
             total,
         });
-        let digests = fetch::fetch_layer(
+        let size = (job.size > 0).then_some(job.size);
+        let digests = fetch::fetch_sized_layer(
             cx.client,
             &job.digest,
             &job.media_type,
+            size,
             &path,
             cx.host.layer_file(),
             &mut |ev| match ev {
@@ -460,7 +474,8 @@ fn download_and_hand_over(
             handed
         });
         let side = || {
-            let config = fetch::fetch_small_blob(cx.client, &m.config.digest)?;
+            let config_size = (m.config.size > 0).then_some(m.config.size);
+            let config = fetch::fetch_config(cx.client, &m.config.digest, config_size)?;
             let diff_ids = convert::diff_ids(&config, m.layers.len())?;
             pipeline.config(diff_ids.clone());
             Ok((config, diff_ids))
@@ -469,7 +484,7 @@ fn download_and_hand_over(
         pipeline.close();
         let handed = registrar
             .join()
-            .unwrap_or_else(|_| Err(Error::Malformed("layer registration panicked".into())));
+            .unwrap_or_else(|p| Err(Error::from_panic("the layer registration", p.as_ref())));
         (downloads, handed)
     });
     match (downloads, handed) {

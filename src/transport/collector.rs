@@ -7,9 +7,9 @@ use curl::easy::WriteError;
 
 use super::{ProgressFn, Sink, Transfer};
 
-pub(super) struct Collector<'s, 'p> {
+pub(super) struct Collector<'s, 'p, 'f> {
     sink: &'s mut dyn Sink,
-    progress: Option<&'p mut ProgressFn<'p>>,
+    progress: Option<&'p mut ProgressFn<'f>>,
     follow_redirects: bool,
     /// Raw head of the response being received.
     head: Vec<u8>,
@@ -20,12 +20,14 @@ pub(super) struct Collector<'s, 'p> {
     intermediate: bool,
     head_sent: bool,
     write_error: Option<io::Error>,
+    /// The transfer was stopped because no more of the body was wanted.
+    stopped_early: bool,
 }
 
-impl<'s, 'p> Collector<'s, 'p> {
+impl<'s, 'p, 'f> Collector<'s, 'p, 'f> {
     pub(super) fn new(
         sink: &'s mut dyn Sink,
-        progress: Option<&'p mut ProgressFn<'p>>,
+        progress: Option<&'p mut ProgressFn<'f>>,
         follow_redirects: bool,
     ) -> Self {
         Collector {
@@ -39,7 +41,25 @@ impl<'s, 'p> Collector<'s, 'p> {
             intermediate: false,
             head_sent: false,
             write_error: None,
+            stopped_early: false,
         }
+    }
+
+    /// The response was a redirect for the caller to follow.
+    pub(super) fn is_redirect(&self) -> bool {
+        self.intermediate && (300..400).contains(&self.status)
+    }
+
+    /// The `Location` of the response being received.
+    pub(super) fn location(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(super) fn stopped_early(&self) -> bool {
+        self.stopped_early
     }
 
     pub(super) fn take_write_error(&mut self) -> Option<io::Error> {
@@ -99,6 +119,11 @@ impl<'s, 'p> Collector<'s, 'p> {
 
     pub(super) fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
         if self.intermediate {
+            if (300..400).contains(&self.status) {
+                // a redirect's body is never wanted: stop reading it
+                self.stopped_early = true;
+                return Ok(0);
+            }
             return Ok(data.len());
         }
         let result = if self.head_sent {
@@ -110,6 +135,10 @@ impl<'s, 'p> Collector<'s, 'p> {
         .and_then(|()| self.sink.body(data));
         match result {
             Ok(()) => Ok(data.len()),
+            Err(e) if super::is_enough(&e) => {
+                self.stopped_early = true;
+                Ok(0)
+            }
             Err(e) => {
                 // Writing less than offered makes libcurl stop with
                 // CURLE_WRITE_ERROR; the io error is kept for the message.

@@ -2,23 +2,26 @@
 //! performed by [`perform`]. The response head and body go to a [`Sink`];
 //! transfer progress goes to an optional callback that can abort.
 //!
-//! Redirects are followed by libcurl itself, so credentials set as custom
-//! `Authorization` headers are not sent to another host (libcurl drops
-//! them on a cross-host redirect), unlike iSulad's manual re-issue.
+//! Redirects are followed here, hop by hop, not by libcurl: every URL must
+//! be http or https, https never leads to plain http, and an
+//! `Authorization` header never goes on to another host, whatever the
+//! libcurl version does with custom headers.
 
 #![forbid(unsafe_code)]
 
 use std::cell::RefCell;
 use std::io;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use curl::easy::{Easy, HttpVersion, List};
 
 mod collector;
 pub mod proxy;
+mod redirect;
 
 use collector::Collector;
+pub use redirect::{authority, web_scheme};
 
 /// Most redirects followed for one request (iSulad: 30).
 pub const MAX_REDIRECTS: u32 = 30;
@@ -26,6 +29,15 @@ pub const MAX_REDIRECTS: u32 = 30;
 pub const CURLE_ABORTED_BY_CALLBACK: u32 = 42;
 /// libcurl's code for a failed write into the output.
 pub const CURLE_WRITE_ERROR: u32 = 23;
+/// libcurl's code for a URL whose scheme is not allowed.
+pub const CURLE_UNSUPPORTED_PROTOCOL: u32 = 1;
+/// libcurl's code for a transfer that took too long or was too slow.
+pub const CURLE_OPERATION_TIMEDOUT: u32 = 28;
+/// The default low-speed window (iSulad's): slower than
+/// [`LOW_SPEED_LIMIT`] for this long aborts a transfer.
+pub const LOW_SPEED_TIME: Duration = Duration::from_secs(30);
+/// Bytes per second below which a transfer counts as stalled.
+pub const LOW_SPEED_LIMIT: u32 = 1024;
 
 /// TLS settings of a request.
 #[derive(Clone, Debug, Default)]
@@ -52,14 +64,41 @@ pub struct Request<'a> {
     pub headers: Vec<String>,
     pub tls: Tls<'a>,
     pub unix_socket: Option<&'a str>,
-    /// Connect within 30 s; abort when slower than 1024 B/s for 30 s.
+    /// Connect within 30 s; abort when slower than 1024 B/s for 30 s
+    /// (or for `stall_time`).
     pub low_speed_abort: bool,
+    /// Overrides the 30 s of the low-speed window and connect timeout.
+    pub stall_time: Option<Duration>,
+    /// The whole request, redirects included, ends within this time.
+    pub deadline: Option<Duration>,
     /// Ask for the bytes from this offset on (`Range`); 0 = whole body.
     pub resume_from: u64,
     pub follow_redirects: bool,
     /// Only HTTP/1.1 (iSulad's http_request forces it).
     pub http11_only: bool,
     pub verbose: bool,
+}
+
+/// What a sink returns from [`Sink::body`] when it has all it wants of
+/// a body (an error page it keeps only the start of): the transfer stops
+/// there and the response counts as received.
+pub fn enough() -> io::Error {
+    io::Error::other(Enough)
+}
+
+#[derive(Debug)]
+struct Enough;
+
+impl std::fmt::Display for Enough {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the rest of the body is not wanted")
+    }
+}
+
+impl std::error::Error for Enough {}
+
+fn is_enough(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Enough>())
 }
 
 /// Where the final response goes.
@@ -145,12 +184,57 @@ thread_local! {
 /// Any HTTP status is a successful transfer (the caller decides what a 404
 /// means); only transport failures, a failing sink and an abort by
 /// `progress` are errors.
-pub fn perform<'p>(
+pub fn perform(
     req: &Request<'_>,
     sink: &mut dyn Sink,
-    progress: Option<&'p mut ProgressFn<'p>>,
+    mut progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<Response, TransferError> {
     curl::init();
+    let started = Instant::now();
+    let mut hop = redirect::Hop::first(req)?;
+    for _ in 0..=MAX_REDIRECTS {
+        let mut this = req.clone();
+        this.url = &hop.url;
+        this.headers.clone_from(&hop.headers);
+        this.method = hop.method.as_deref();
+        this.body = hop.body;
+        if let Some(deadline) = req.deadline {
+            let left = deadline.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(TransferError {
+                    code: CURLE_OPERATION_TIMEDOUT,
+                    message: format!("no answer within {} s", deadline.as_secs()),
+                });
+            }
+            this.deadline = Some(left);
+        }
+        let progress = progress.as_mut().map(|p| &mut **p as &mut ProgressFn<'_>);
+        match perform_hop(&this, sink, progress)? {
+            Outcome::Final(response) => return Ok(response),
+            Outcome::Redirect { status, location } => hop = hop.follow(status, &location)?,
+        }
+    }
+    Err(TransferError {
+        code: 47, // CURLE_TOO_MANY_REDIRECTS
+        message: format!("more than {MAX_REDIRECTS} redirects"),
+    })
+}
+
+/// One request of a chain of redirects.
+enum Outcome {
+    Final(Response),
+    /// A redirect to follow (its body was dropped).
+    Redirect {
+        status: u32,
+        location: String,
+    },
+}
+
+fn perform_hop(
+    req: &Request<'_>,
+    sink: &mut dyn Sink,
+    progress: Option<&mut ProgressFn<'_>>,
+) -> Result<Outcome, TransferError> {
     HANDLE.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
             let easy = slot.get_or_insert_with(Easy::new);
@@ -169,12 +253,12 @@ fn write_failed(err: io::Error) -> TransferError {
     }
 }
 
-fn perform_on<'p>(
+fn perform_on(
     easy: &mut Easy,
     req: &Request<'_>,
     sink: &mut dyn Sink,
-    progress: Option<&'p mut ProgressFn<'p>>,
-) -> Result<Response, TransferError> {
+    progress: Option<&mut ProgressFn<'_>>,
+) -> Result<Outcome, TransferError> {
     configure(easy, req, progress.is_some())?;
     let collector = RefCell::new(Collector::new(sink, progress, req.follow_redirects));
     let result = {
@@ -188,12 +272,28 @@ fn perform_on<'p>(
     if let Some(err) = collector.take_write_error() {
         return Err(write_failed(err));
     }
-    result?;
+    match result {
+        // the sink, or a redirect, needed no more of the body
+        Err(e) if collector.stopped_early() && e.code() == CURLE_WRITE_ERROR => {}
+        r => r?,
+    }
+    let status = easy.response_code().unwrap_or(0);
+    if collector.is_redirect() {
+        // libcurl resolves a relative Location against the URL it asked,
+        // unless the transfer was cut short
+        let location = match easy.redirect_url()? {
+            Some(url) => Some(url.to_string()),
+            None => collector.location().map(|l| redirect::resolve(req.url, l)),
+        };
+        if let Some(location) = location {
+            return Ok(Outcome::Redirect { status, location });
+        }
+    }
     collector.finish().map_err(write_failed)?;
-    Ok(Response {
-        status: easy.response_code().unwrap_or(0),
+    Ok(Outcome::Final(Response {
+        status,
         headers: collector.take_headers(),
-    })
+    }))
 }
 
 fn configure(easy: &mut Easy, req: &Request<'_>, with_progress: bool) -> Result<(), curl::Error> {
@@ -210,9 +310,13 @@ fn configure(easy: &mut Easy, req: &Request<'_>, with_progress: bool) -> Result<
         proxy::apply(easy)?;
     }
     if req.low_speed_abort {
-        easy.connect_timeout(Duration::from_secs(30))?;
-        easy.low_speed_limit(1024)?;
-        easy.low_speed_time(Duration::from_secs(30))?;
+        let window = req.stall_time.unwrap_or(LOW_SPEED_TIME);
+        easy.connect_timeout(window)?;
+        easy.low_speed_limit(LOW_SPEED_LIMIT)?;
+        easy.low_speed_time(window)?;
+    }
+    if let Some(deadline) = req.deadline {
+        easy.timeout(deadline)?;
     }
     if let Some(body) = req.body {
         easy.post(true)?;
@@ -227,10 +331,6 @@ fn configure(easy: &mut Easy, req: &Request<'_>, with_progress: bool) -> Result<
     }
     if req.resume_from > 0 {
         easy.resume_from(req.resume_from)?;
-    }
-    if req.follow_redirects {
-        easy.follow_location(true)?;
-        easy.max_redirections(MAX_REDIRECTS)?;
     }
     if !req.headers.is_empty() {
         let mut list = List::new();

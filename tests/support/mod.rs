@@ -11,6 +11,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod certs;
+pub mod hostile;
 pub mod httpd;
 pub mod images;
 pub mod proxy;

@@ -72,7 +72,8 @@ pub struct RegistryOptions {
     /// Token mode: `expires_in` of issued tokens.
     pub token_expires_in: u64,
     /// Token mode: serve the realm over HTTPS with a certificate of the
-    /// registry's CA (default plain HTTP).
+    /// registry's CA (default plain HTTP, which pulls refuse for an HTTPS
+    /// registry), trusted through certs.d.
     pub token_tls: bool,
 }
 
@@ -290,6 +291,11 @@ impl Registry {
         let host = self.host();
         ca.write_certs_d(&self.certs_dir, &host, None);
         ca.write_certs_d(&self.client_certs_dir, &host, Some(client));
+        // an https realm is trusted through its own certs.d entry
+        if let Some(t) = self.token.as_ref().filter(|_| self.opts.token_tls) {
+            ca.write_certs_d(&self.certs_dir, &t.host(), None);
+            ca.write_certs_d(&self.client_certs_dir, &t.host(), Some(client));
+        }
     }
 
     pub fn options(&self) -> &RegistryOptions {
