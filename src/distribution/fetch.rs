@@ -215,11 +215,6 @@ pub fn fetch_manifest(
     }
 }
 
-/// Fetches a small blob (a config) into memory, verified.
-pub fn fetch_small_blob(client: &Client, digest: &str) -> Result<Vec<u8>, Error> {
-    fetch_config(client, digest, None)
-}
-
 /// Fetches a config of `size` bytes (when known) into memory, verified.
 pub fn fetch_config(client: &Client, digest: &str, size: Option<u64>) -> Result<Vec<u8>, Error> {
     let first = Instant::now();

@@ -602,7 +602,9 @@ unsafe fn do_fetch_config(desc: *mut pull_descriptor) -> Result<(), Error> {
     let file = view.blobpath()?.join("config");
     // SAFETY: per the contract.
     let client = unsafe { view.client(desc, None) }?;
-    let fetched = fetch::fetch_small_blob(&client, &digest);
+    // SAFETY: a field of a valid descriptor.
+    let declared = unsafe { (*desc).config.size };
+    let fetched = fetch::fetch_config(&client, &digest, (declared > 0).then_some(declared as u64));
     // SAFETY: per the contract.
     unsafe { save_session(desc, &client) };
     let bytes = fetched?;
