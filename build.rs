@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use cbindgen::Style;
+
 /// One generated header: made from `src/ffi/<src>`, with iSulad's file
 /// name and include guard, its `#include` lines, and text cbindgen cannot
 /// generate (string macros, libcurl version tests) after the includes.
@@ -15,6 +17,13 @@ struct Header {
     includes: &'static [&'static str],
     sys_includes: &'static [&'static str],
     extra: &'static str,
+    /// `Type` for the headers of iSulad's registry module, whose structs
+    /// are anonymous typedefs (`typedef struct { ... } pull_descriptor;`):
+    /// the prototypes then name the typedefs, as iSulad's do, so they fit
+    /// whichever declaration a daemon file has seen first (iSulad's own
+    /// `registry_type.h` shares our include guard; libisula's
+    /// `imagetool_search_result` has no struct tag at all).
+    style: Style,
 }
 
 const HEADERS: &[Header] = &[
@@ -25,6 +34,7 @@ const HEADERS: &[Header] = &[
         includes: &[],
         sys_includes: &["stddef.h"],
         extra: "#define AUTH_AESKEY_NAME \"aeskey\"\n#define DEFAULT_AUTH_AESKEY \"/root/.isulad/\" AUTH_AESKEY_NAME\n",
+        style: Style::Both,
     },
     Header {
         src: &["buffer.rs"],
@@ -33,6 +43,7 @@ const HEADERS: &[Header] = &[
         includes: &[],
         sys_includes: &["stddef.h", "stdlib.h"],
         extra: "",
+        style: Style::Both,
     },
     Header {
         src: &["http.rs"],
@@ -44,6 +55,7 @@ const HEADERS: &[Header] = &[
          #if (LIBCURL_VERSION_NUM >= 0x072000)\n#define ISULA_CURL_XFERINFO 1\n#endif\n\n\
          #define AUTHZ_UNIX_SOCK \"/run/isulad/plugins/authz-broker.sock\"\n\
          #define AUTHZ_REQUEST_URL \"http://localhost/isulad.auth\"\n",
+        style: Style::Both,
     },
     Header {
         src: &["progress.rs"],
@@ -52,6 +64,7 @@ const HEADERS: &[Header] = &[
         includes: &[],
         sys_includes: &["stdbool.h", "stddef.h", "stdint.h", "pthread.h"],
         extra: "",
+        style: Style::Both,
     },
     Header {
         src: &["timestamp.rs"],
@@ -60,6 +73,7 @@ const HEADERS: &[Header] = &[
         includes: &[],
         sys_includes: &["stdbool.h", "stdint.h"],
         extra: "",
+        style: Style::Both,
     },
     Header {
         src: &["registry_type.rs"],
@@ -68,6 +82,7 @@ const HEADERS: &[Header] = &[
         includes: &["progress.h", "utils_timestamp.h"],
         sys_includes: &["stdbool.h", "stddef.h", "stdint.h", "time.h", "pthread.h"],
         extra: "#define ROOTFS_TYPE \"layers\"\n",
+        style: Style::Type,
     },
     Header {
         src: &["registry.rs", "search.rs"],
@@ -77,6 +92,7 @@ const HEADERS: &[Header] = &[
         sys_includes: &["stdbool.h", "stddef.h", "stdint.h"],
         extra: "#if defined(ENABLE_IMAGE_SEARCH) && defined(ISULA_REGISTRY_USE_LIBISULA)\n\
                 #include <isula_libutils/imagetool_search_result.h>\n#endif\n",
+        style: Style::Type,
     },
     Header {
         src: &["registry_apiv2.rs"],
@@ -85,6 +101,7 @@ const HEADERS: &[Header] = &[
         includes: &["registry_type.h"],
         sys_includes: &["stddef.h"],
         extra: "",
+        style: Style::Type,
     },
     Header {
         src: &["http_request.rs"],
@@ -93,6 +110,7 @@ const HEADERS: &[Header] = &[
         includes: &["registry_type.h"],
         sys_includes: &["curl/curl.h"],
         extra: "",
+        style: Style::Type,
     },
     Header {
         src: &["isula_registry.rs", "pull_handle.rs"],
@@ -101,6 +119,7 @@ const HEADERS: &[Header] = &[
         includes: &["progress.h", "registry.h"],
         sys_includes: &["stdbool.h", "stddef.h", "stdint.h"],
         extra: "",
+        style: Style::Both,
     },
 ];
 
@@ -108,6 +127,13 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(isula_curl_xferinfo)");
     // only ever set by the daemon's C build, through the header
     println!("cargo::rustc-check-cfg=cfg(isula_libisula)");
+    // Set outside the daemon build: the library then defines
+    // free_challenge, free_layer_blob and free_pull_desc, which in the
+    // daemon come from iSulad's registry_type.c (see src/ffi/registry_type.rs).
+    println!("cargo::rustc-check-cfg=cfg(isula_owns_registry_type)");
+    if std::env::var_os("CARGO_FEATURE_ISULAD").is_none() {
+        println!("cargo::rustc-cfg=isula_owns_registry_type");
+    }
     println!("cargo::rerun-if-changed=cbindgen.toml");
     println!("cargo::rerun-if-changed=build.rs");
 
@@ -129,6 +155,7 @@ fn main() {
         }
         let mut config = base.clone();
         config.include_guard = Some(h.guard.to_string());
+        config.style = h.style;
         config.includes = h.includes.iter().map(|s| s.to_string()).collect();
         config.sys_includes = h.sys_includes.iter().map(|s| s.to_string()).collect();
         if !h.extra.is_empty() {

@@ -11,7 +11,7 @@
 /*
  Which parts of a response a registry request keeps.
  */
-typedef enum resp_data_type {
+typedef enum {
   HEAD_ONLY = 0,
   BODY_ONLY = 1,
   HEAD_BODY = 2,
@@ -42,7 +42,7 @@ int http_request_buf(pull_descriptor *desc,
                      const char *url,
                      const char **custom_headers,
                      char **output,
-                     enum resp_data_type type);
+                     resp_data_type type);
 
 /*
  Requests `url` for the registry of `desc` into `file`: `BODY_ONLY` the
@@ -63,7 +63,7 @@ int http_request_file(pull_descriptor *desc,
                       const char *url,
                       const char **custom_headers,
                       char *file,
-                      enum resp_data_type type,
+                      resp_data_type type,
                       CURLcode *errcode,
                       char *digest);
 

@@ -17,7 +17,7 @@
 /*
  Credentials; both NULL means "use the ones stored by login".
  */
-typedef struct registry_auth {
+typedef struct {
   char *username;
   char *password;
 } registry_auth;
@@ -25,7 +25,7 @@ typedef struct registry_auth {
 /*
  What `registry_pull` pulls and where it stores it.
  */
-typedef struct registry_pull_options {
+typedef struct {
   /*
    Full reference with host and tag or digest, e.g. `docker.io/library/busybox:latest`.
    */
@@ -34,7 +34,7 @@ typedef struct registry_pull_options {
    Name the image is stored under, e.g. `busybox:latest`.
    */
   char *dest_image_name;
-  struct registry_auth auth;
+  registry_auth auth;
   bool skip_tls_verify;
   bool insecure_registry;
   /*
@@ -47,7 +47,7 @@ typedef struct registry_pull_options {
 /*
  What `registry_search` searches for.
  */
-typedef struct registry_search_options {
+typedef struct {
   char *search_name;
   uint32_t limit;
   bool skip_tls_verify;
@@ -58,9 +58,9 @@ typedef struct registry_search_options {
 /*
  What `registry_login` logs in to.
  */
-typedef struct registry_login_options {
+typedef struct {
   char *host;
-  struct registry_auth auth;
+  registry_auth auth;
   bool skip_tls_verify;
   bool insecure_registry;
 } registry_login_options;
@@ -69,7 +69,7 @@ typedef struct registry_login_options {
 /*
  One image found (libisula's layout).
  */
-typedef struct image_search_image {
+typedef struct {
   int64_t star_count;
   bool is_official;
   char *name;
@@ -86,13 +86,13 @@ typedef struct image_search_image {
  A search result (libisula's layout); free it with
  `free_imagetool_search_result`.
  */
-typedef struct imagetool_search_result {
+typedef struct {
   int64_t num_pages;
   int64_t num_results;
   int64_t page_size;
   int64_t page;
   char *query;
-  struct image_search_image **results;
+  image_search_image **results;
   size_t results_len;
   void *_residual;
 } imagetool_search_result;
@@ -109,7 +109,7 @@ extern "C" {
  # Safety
  `options` is NULL or a malloc'd struct whose strings are NULL or malloc'd.
  */
-void free_registry_pull_options(struct registry_pull_options *options);
+void free_registry_pull_options(registry_pull_options *options);
 
 #if defined(ENABLE_IMAGE_SEARCH)
 /*
@@ -118,7 +118,7 @@ void free_registry_pull_options(struct registry_pull_options *options);
  # Safety
  `options` is NULL or a malloc'd struct whose `search_name` is NULL or malloc'd.
  */
-void free_registry_search_options(struct registry_search_options *options);
+void free_registry_search_options(registry_search_options *options);
 #endif
 
 /*
@@ -141,7 +141,7 @@ int registry_init(char *auths_dir, char *certs_dir);
  `options` is NULL or valid, its strings NULL or C strings, and its
  `progress_status_store` NULL or from `progress_status_map_new`.
  */
-int registry_pull(struct registry_pull_options *options);
+int registry_pull(registry_pull_options *options);
 
 /*
  Checks the credentials at `options->host` and stores them in
@@ -151,7 +151,7 @@ int registry_pull(struct registry_pull_options *options);
  # Safety
  `options` is NULL or valid with NULL or C strings.
  */
-int registry_login(struct registry_login_options *options);
+int registry_login(registry_login_options *options);
 
 /*
  Removes the stored credentials of `host` (as given and as transformed,
@@ -173,8 +173,7 @@ int registry_logout(char *host);
  `options` is NULL or valid with a NULL or C-string `search_name`;
  `result` is NULL or writable.
  */
-int registry_search(struct registry_search_options *options,
-                    struct imagetool_search_result **result);
+int registry_search(registry_search_options *options, imagetool_search_result **result);
 #endif
 
 #if (defined(ENABLE_IMAGE_SEARCH) && !defined(ISULA_REGISTRY_ISULAD))
@@ -185,7 +184,7 @@ int registry_search(struct registry_search_options *options,
  # Safety
  `result` is NULL or from `registry_search`.
  */
-void free_imagetool_search_result(struct imagetool_search_result *result);
+void free_imagetool_search_result(imagetool_search_result *result);
 #endif
 
 #ifdef __cplusplus

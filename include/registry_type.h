@@ -28,7 +28,7 @@
 /*
  A `WWW-Authenticate` challenge and its cached token.
  */
-typedef struct challenge {
+typedef struct {
   char *schema;
   char *realm;
   char *service;
@@ -39,7 +39,7 @@ typedef struct challenge {
 /*
  One layer of a pull (shared with iSulad's image store: keep the layout).
  */
-typedef struct layer_blob {
+typedef struct {
   /*
    A schema1 `throwaway` layer: never downloaded nor registered.
    */
@@ -75,7 +75,7 @@ typedef struct layer_blob {
 /*
  The image manifest of a pull.
  */
-typedef struct manifest_blob {
+typedef struct {
   char *media_type;
   size_t size;
   char *digest;
@@ -85,7 +85,7 @@ typedef struct manifest_blob {
 /*
  The image config of a pull.
  */
-typedef struct config_blob {
+typedef struct {
   char *media_type;
   size_t size;
   char *digest;
@@ -98,7 +98,7 @@ typedef struct config_blob {
 /*
  The whole state of one pull, as iSulad's C module kept it.
  */
-typedef struct pull_descriptor {
+typedef struct {
   char *image_name;
   char *dest_image_name;
   char *host;
@@ -123,12 +123,12 @@ typedef struct pull_descriptor {
   char *scope;
   pthread_mutex_t challenges_mutex;
   bool challenges_mutex_inited;
-  struct challenge challenges[CHALLENGE_MAX];
+  challenge challenges[CHALLENGE_MAX];
   char **headers;
   char *layer_of_hold_refs;
-  struct manifest_blob manifest;
-  struct config_blob config;
-  struct layer_blob *layers;
+  manifest_blob manifest;
+  config_blob config;
+  layer_blob *layers;
   size_t layers_len;
   bool rollback_layers_on_failure;
   bool register_layers_complete;
@@ -157,7 +157,7 @@ extern "C" {
  # Safety
  `c` is NULL or a challenge whose strings are NULL or malloc'd.
  */
-void free_challenge(struct challenge *c);
+void free_challenge(challenge *c);
 
 /*
  Frees the strings of a layer and resets it, not the struct (iSulad's
@@ -166,7 +166,7 @@ void free_challenge(struct challenge *c);
  # Safety
  `layer` is NULL or a layer whose strings are NULL or malloc'd.
  */
-void free_layer_blob(struct layer_blob *layer);
+void free_layer_blob(layer_blob *layer);
 
 /*
  Frees everything a descriptor owns, destroys its initialised mutexes and
@@ -177,7 +177,7 @@ void free_layer_blob(struct layer_blob *layer);
  `desc` is NULL or a malloc'd descriptor whose owned pointers are NULL or
  malloc'd, `layers` holding `layers_len` entries.
  */
-void free_pull_desc(struct pull_descriptor *desc);
+void free_pull_desc(pull_descriptor *desc);
 
 #ifdef __cplusplus
 }  // extern "C"

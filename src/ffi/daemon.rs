@@ -33,6 +33,7 @@ use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use super::registry_type::{challenge, layer_blob, pull_descriptor};
 use super::timestamp::types_timestamp_t;
 use crate::pull::{Observer, Report};
 
@@ -232,6 +233,16 @@ unsafe extern "C" {
         total: i64,
     ) -> bool;
     fn isula_registry_log(level: c_int, msg: *const c_char);
+}
+
+// iSulad's `registry_type.c` (it stays in the daemon): the descriptor API
+// frees with these; see `registry_type.rs`. Only pointers cross: the
+// descriptor's progress map is opaque on this side.
+#[allow(improper_ctypes)]
+unsafe extern "C" {
+    pub fn free_challenge(c: *mut challenge);
+    pub fn free_layer_blob(layer: *mut layer_blob);
+    pub fn free_pull_desc(desc: *mut pull_descriptor);
 }
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,9 @@
 
 use std::ffi::{c_char, c_int};
 
+#[cfg(isula_owns_registry_type)]
 use super::cstr::{free, free_sensitive};
+#[cfg(isula_owns_registry_type)]
 use super::guard;
 use super::progress::progress_status_map;
 use super::timestamp::types_timestamp_t;
@@ -149,10 +151,20 @@ const _: () = {
     assert!(std::mem::offset_of!(pull_descriptor, progress_status_store) == 776);
 };
 
+// In the daemon these three come from iSulad's own
+// `src/daemon/modules/image/oci/registry_type.c`, which stays in the build
+// (the image store calls `free_layer_blob`): the library must not define
+// them there too. build.rs sets `isula_owns_registry_type` for every other
+// build. cbindgen has no `[defines]` entry for that cfg, so the header
+// declares the three functions in both builds, as iSulad's header does.
+#[cfg(not(isula_owns_registry_type))]
+pub use super::daemon::{free_challenge, free_layer_blob, free_pull_desc};
+
 /// Frees the strings of a challenge (the token zeroed first), not the struct.
 ///
 /// # Safety
 /// `c` is NULL or a challenge whose strings are NULL or malloc'd.
+#[cfg(isula_owns_registry_type)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free_challenge(c: *mut challenge) {
     guard("free_challenge", (), || {
@@ -169,6 +181,7 @@ pub unsafe extern "C" fn free_challenge(c: *mut challenge) {
 ///
 /// # Safety
 /// `layer` is NULL or a layer whose strings are NULL or malloc'd.
+#[cfg(isula_owns_registry_type)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free_layer_blob(layer: *mut layer_blob) {
     guard("free_layer_blob", (), || {
@@ -187,6 +200,7 @@ pub unsafe extern "C" fn free_layer_blob(layer: *mut layer_blob) {
 /// # Safety
 /// `desc` is NULL or a malloc'd descriptor whose owned pointers are NULL or
 /// malloc'd, `layers` holding `layers_len` entries.
+#[cfg(isula_owns_registry_type)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free_pull_desc(desc: *mut pull_descriptor) {
     guard("free_pull_desc", (), || {
@@ -260,6 +274,7 @@ pub unsafe extern "C" fn free_pull_desc(desc: *mut pull_descriptor) {
     })
 }
 
+#[cfg(isula_owns_registry_type)]
 /// # Safety
 /// The strings of `c` are NULL or malloc'd.
 unsafe fn clear_challenge(c: &mut challenge) {
@@ -277,6 +292,7 @@ unsafe fn clear_challenge(c: &mut challenge) {
     c.expires_time = 0;
 }
 
+#[cfg(isula_owns_registry_type)]
 /// # Safety
 /// The strings of `l` are NULL or malloc'd.
 unsafe fn clear_layer(l: &mut layer_blob) {

@@ -8,8 +8,10 @@
 //! - layer reuse walks bottom to top with the parent taken from the layer
 //!   reused just before (no race with the config thread, W9), and keeps
 //!   exactly one extra hold reference, on the current top layer;
-//! - every layer is verified (both digests) before the first
-//!   `storage_layer_create`, and handed over in order;
+//! - a layer is created as soon as it and every layer below it are
+//!   verified (both digests), in order, while the layers above still
+//!   download (iSulad's register thread overlaps them too, unverified); a
+//!   pull that fails later removes what it created;
 //! - a missing `created` time never fails a pull (W22);
 //! - on failure the hold reference is released *before* the rollback, so
 //!   `storage_layer_chain_delete` / `storage_img_delete` really delete what
@@ -25,7 +27,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{Host, ImageReady, LayerPlan};
+use super::{Host, ImageReady, LayerPlan, LayerReady};
 use crate::error::Error;
 use crate::ffi::daemon::{self, DaemonLayer, LogLevel};
 use crate::ffi::timestamp::types_timestamp_t;
@@ -50,6 +52,14 @@ struct State {
     held: Option<String>,
     /// What `present` reused, by layer index.
     reused: Vec<Option<DaemonLayer>>,
+    /// The storage ids of the layers handed over so far, bottom first.
+    chain: Vec<String>,
+    /// The layers this pull created, bottom first (to roll back).
+    created: Vec<String>,
+    /// The image id, once this pull created the image.
+    image_created: Option<String>,
+    /// The image is registered: nothing to roll back.
+    committed: bool,
 }
 
 /// One pull into the daemon's storage.
@@ -85,71 +95,90 @@ impl IsuladHost {
         }
     }
 
-    /// The layers, in order: reused ones checked, new ones created. Pushes
-    /// the id of each layer created to `created`.
-    fn register_layers(
+    /// Removes what this pull registered: the image (which takes its layers
+    /// with it) or else the layers it created. Unpins first: storage keeps
+    /// layers that are held.
+    fn roll_back(state: &mut State) {
+        Self::release(state);
+        if let Some(image_id) = state.image_created.take() {
+            if daemon::image_delete(&image_id, true).is_err() {
+                log_error(&format!("delete image {image_id} failed"));
+            }
+        } else if let Some(top) = state.created.last()
+            && daemon::layer_chain_delete(top).is_err()
+        {
+            log_error(&format!("rollback layer {top} failed"));
+        }
+        state.created.clear();
+    }
+
+    /// Layer `index`, the next one in order: a reused one checked, a new
+    /// one created on the layers before it.
+    fn register_layer(
         state: &mut State,
-        image: &ImageReady<'_>,
-        ids: &[String],
-        created: &mut Vec<String>,
+        index: usize,
+        layer: &LayerReady<'_>,
         obs: &dyn Observer,
     ) -> Result<(), Error> {
-        let mut parent: Option<&str> = None;
-        for (i, (layer, id)) in image.layers.iter().zip(ids).enumerate() {
-            obs.report(Report::Registering {
-                digest: layer.digest.to_string(),
-            });
-            match layer.file {
-                None => {
-                    let Some(stored) = state.reused.get(i).and_then(Option::as_ref) else {
-                        return Err(Error::Store(format!(
-                            "register layers failed: layer {} was neither downloaded nor found in storage",
-                            layer.digest
-                        )));
-                    };
-                    if stored.id != *id {
-                        return Err(Error::Store(format!(
-                            "register layers failed: the stored layer {} made from {} is not layer {id} \
-                             of this image (diff_id {})",
-                            stored.id, layer.digest, layer.diff_id
-                        )));
-                    }
-                    if !daemon::layer_exists(id) {
-                        return Err(Error::Store(format!(
-                            "Pull image failed, layer {i} {id} was deleted while pulling the image"
-                        )));
-                    }
-                    if daemon::layer_try_repair_lowers(id, parent).is_err() {
-                        log_warn(&format!("try to repair lowers for layer {id} failed"));
-                    }
+        if index != state.chain.len() {
+            return Err(Error::Store(format!(
+                "register layers failed: layer {index} came out of order"
+            )));
+        }
+        let parent = state.chain.last().cloned();
+        let id = next_chain_id(parent.as_deref(), layer.diff_id)?;
+        obs.report(Report::Registering {
+            digest: layer.digest.to_string(),
+        });
+        match layer.file {
+            None => {
+                let Some(stored) = state.reused.get(index).and_then(Option::as_ref) else {
+                    return Err(Error::Store(format!(
+                        "register layers failed: layer {} was neither downloaded nor found in storage",
+                        layer.digest
+                    )));
+                };
+                if stored.id != id {
+                    return Err(Error::Store(format!(
+                        "register layers failed: the stored layer {} made from {} is not layer {id} \
+                         of this image (diff_id {})",
+                        stored.id, layer.digest, layer.diff_id
+                    )));
                 }
-                Some(file) => {
-                    daemon::layer_create(id, parent, layer.diff_id, layer.digest, file).map_err(
-                        |_| {
-                            Error::Store(format!(
-                                "register layers failed: storage could not create layer {id} \
-                                 from {} (parent {})",
-                                layer.digest,
-                                parent.unwrap_or("none")
-                            ))
-                        },
-                    )?;
-                    created.push(id.clone());
-                    // a new layer comes with a hold reference: move ours to it
-                    if let Some(old) = state.held.replace(id.clone())
-                        && daemon::dec_hold_refs(&old).is_err()
-                    {
-                        return Err(Error::Store(format!(
-                            "register layers failed: clear hold flag failed for layer {old}"
-                        )));
-                    }
+                if !daemon::layer_exists(&id) {
+                    return Err(Error::Store(format!(
+                        "Pull image failed, layer {index} {id} was deleted while pulling the image"
+                    )));
+                }
+                if daemon::layer_try_repair_lowers(&id, parent.as_deref()).is_err() {
+                    log_warn(&format!("try to repair lowers for layer {id} failed"));
                 }
             }
-            obs.report(Report::Registered {
-                digest: layer.digest.to_string(),
-            });
-            parent = Some(id);
+            Some(file) => {
+                daemon::layer_create(&id, parent.as_deref(), layer.diff_id, layer.digest, file)
+                    .map_err(|_| {
+                        Error::Store(format!(
+                            "register layers failed: storage could not create layer {id} \
+                             from {} (parent {})",
+                            layer.digest,
+                            parent.as_deref().unwrap_or("none")
+                        ))
+                    })?;
+                state.created.push(id.clone());
+                // a new layer comes with a hold reference: move ours to it
+                if let Some(old) = state.held.replace(id.clone())
+                    && daemon::dec_hold_refs(&old).is_err()
+                {
+                    return Err(Error::Store(format!(
+                        "register layers failed: clear hold flag failed for layer {old}"
+                    )));
+                }
+            }
         }
+        obs.report(Report::Registered {
+            digest: layer.digest.to_string(),
+        });
+        state.chain.push(id);
         Ok(())
     }
 }
@@ -160,7 +189,7 @@ fn register_image(
     image: &ImageReady<'_>,
     image_id: &str,
     top: &str,
-    created: &mut bool,
+    created: &mut Option<String>,
 ) -> Result<(), Error> {
     let _serial = IMAGE_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     let create_time = creation_time(image.config).unwrap_or_else(|created| {
@@ -193,7 +222,7 @@ fn register_image(
             }
         }
     }
-    *created = true;
+    *created = Some(image_id.to_string());
     let fail = |m: &str| Error::Store(format!("{m} for image {image_id}"));
     daemon::image_add_name(image_id, image.name).map_err(|_| {
         fail(&format!(
@@ -273,44 +302,46 @@ impl Host for IsuladHost {
         Ok(found)
     }
 
+    fn layer_verified(
+        &self,
+        index: usize,
+        layer: &LayerReady<'_>,
+        obs: &dyn Observer,
+    ) -> Result<(), Error> {
+        let result = Self::register_layer(&mut self.state(), index, layer, obs);
+        if let Err(e) = &result {
+            log_error(&format!("register layer {} failed: {e}", layer.digest));
+        }
+        result
+    }
+
     fn register(&self, image: &ImageReady<'_>, obs: &dyn Observer) -> Result<(), Error> {
         let mut state = self.state();
-        let mut created_layers = Vec::new();
-        let mut image_created = false;
-        let mut image_id = "";
         let result = (|| {
-            image_id = image_id_of(image.config_digest)?;
-            let diff_ids: Vec<&str> = image.layers.iter().map(|l| l.diff_id).collect();
-            let ids = chain_ids(&diff_ids)?;
-            let top = ids.last().ok_or_else(|| {
+            let image_id = image_id_of(image.config_digest)?;
+            // the layers the downloads did not already hand over
+            for (i, layer) in image.layers.iter().enumerate().skip(state.chain.len()) {
+                Self::register_layer(&mut state, i, layer, obs)?;
+            }
+            let top = state.chain.last().cloned().ok_or_else(|| {
                 Error::Malformed(format!("No valid layer found for image {}", image.name))
             })?;
-            Self::register_layers(&mut state, image, &ids, &mut created_layers, obs)?;
-            register_image(image, image_id, top, &mut image_created)
+            register_image(image, image_id, &top, &mut state.image_created)
         })();
-        if let Err(e) = &result {
-            log_error(&format!("register image {} failed: {e}", image.name));
-            // unpin first: storage keeps layers that are held
-            Self::release(&mut state);
-            if image_created {
-                // deleting the image deletes its layers
-                if daemon::image_delete(image_id, true).is_err() {
-                    log_error(&format!("delete image {image_id} failed"));
-                }
-            } else if let Some(top) = created_layers.last()
-                && daemon::layer_chain_delete(top).is_err()
-            {
-                log_error(&format!(
-                    "rollback layer {top} failed for image {}",
-                    image.name
-                ));
-            }
+        match &result {
+            Ok(()) => state.committed = true,
+            Err(e) => log_error(&format!("register image {} failed: {e}", image.name)),
         }
         result
     }
 
     fn finish(&self) {
-        Self::release(&mut self.state());
+        let mut state = self.state();
+        if state.committed {
+            Self::release(&mut state);
+        } else {
+            Self::roll_back(&mut state);
+        }
     }
 }
 
@@ -416,26 +447,23 @@ fn is_hex64(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// The storage layer ids of layers with these diff_ids, bottom first:
-/// containers/image chain ids without the prefix (3.11). The first is the
-/// first diff_id; each next is `sha256(parent_hex + "+" + diff_hex)`.
-pub fn chain_ids(diff_ids: &[&str]) -> Result<Vec<String>, Error> {
-    let mut ids: Vec<String> = Vec::with_capacity(diff_ids.len());
-    for d in diff_ids {
-        let hex = d
-            .strip_prefix("sha256:")
-            .filter(|h| is_hex64(h))
-            .ok_or_else(|| Error::Malformed(format!("invalid diff_id {d} in the image config")))?;
-        let id = match ids.last() {
-            None => hex.to_string(),
-            Some(parent) => {
-                let full = crate::digest::sha256_of(format!("{parent}+{hex}").as_bytes());
-                full.trim_start_matches("sha256:").to_string()
-            }
-        };
-        ids.push(id);
-    }
-    Ok(ids)
+/// The storage id of a layer with this diff_id on `parent` (the id below
+/// it): containers/image chain ids without the prefix (3.11). The first is
+/// the first diff_id; each next is `sha256(parent_hex + "+" + diff_hex)`.
+fn next_chain_id(parent: Option<&str>, diff_id: &str) -> Result<String, Error> {
+    let hex = diff_id
+        .strip_prefix("sha256:")
+        .filter(|h| is_hex64(h))
+        .ok_or_else(|| {
+            Error::Malformed(format!("invalid diff_id {diff_id} in the image config"))
+        })?;
+    Ok(match parent {
+        None => hex.to_string(),
+        Some(parent) => {
+            let full = crate::digest::sha256_of(format!("{parent}+{hex}").as_bytes());
+            full.trim_start_matches("sha256:").to_string()
+        }
+    })
 }
 
 /// `util_to_timestamp_from_str(config.created)`: a missing, empty or zero
@@ -555,6 +583,14 @@ pub fn transform_host(host: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn chain_ids(diff_ids: &[&str]) -> Result<Vec<String>, Error> {
+        let mut ids: Vec<String> = Vec::new();
+        for d in diff_ids {
+            ids.push(next_chain_id(ids.last().map(String::as_str), d)?);
+        }
+        Ok(ids)
+    }
 
     #[test]
     fn chain_ids_follow_containers_image() {

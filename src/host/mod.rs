@@ -63,10 +63,22 @@ pub trait Host: Send + Sync {
     fn arrived(&self, _digest: &str) -> bool {
         false
     }
-    /// Stores the layers in order, then the image under its name. On
-    /// failure nothing of this pull stays registered.
+    /// Layer `index` (bottom first) and every layer below it are verified;
+    /// the calls come in order, while the layers above may still download.
+    /// A host that stores layers one at a time may store this one now.
+    fn layer_verified(
+        &self,
+        _index: usize,
+        _layer: &LayerReady<'_>,
+        _obs: &dyn Observer,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+    /// Stores the layers in order (those `layer_verified` did not store),
+    /// then the image under its name.
     fn register(&self, image: &ImageReady<'_>, obs: &dyn Observer) -> Result<(), Error>;
-    /// Called once at the end of every pull, successful or not.
+    /// Called once at the end of every pull, successful or not: a pull
+    /// that did not register its image leaves nothing registered.
     fn finish(&self) {}
 }
 

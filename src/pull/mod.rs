@@ -10,6 +10,7 @@
 
 pub mod convert;
 pub mod flight;
+pub mod pipeline;
 pub mod report;
 
 use std::collections::{HashMap, VecDeque};
@@ -28,6 +29,7 @@ use crate::distribution::reference::{self, Platform};
 use crate::error::Error;
 use crate::host::{Host, ImageReady, LayerPlan, LayerReady, RemoveOnDrop};
 use flight::{Landed, Role};
+use pipeline::Pipeline;
 pub use report::{Observer, Report};
 
 /// Most layer downloads one pull runs at once (iSulad's value).
@@ -198,13 +200,14 @@ struct Job {
 }
 
 /// Downloads `jobs` with at most [`MAX_CONCURRENT`] threads, while `side`
-/// runs on its own thread (the config fetch). The first failure stops the
-/// rest and is returned.
+/// runs on its own thread (the config fetch). Each finished job is told to
+/// `pipeline`. The first failure stops the rest and is returned.
 fn download_all<T: Send>(
     cx: &Ctx<'_>,
     work: &Workdir,
     jobs: Vec<Job>,
     side: impl FnOnce() -> Result<T, Error> + Send,
+    pipeline: Option<&Pipeline<'_>>,
 ) -> Result<(HashMap<String, Landed>, T), Error> {
     let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
     let landed = Mutex::new(HashMap::new());
@@ -236,12 +239,16 @@ fn download_all<T: Send>(
                         break;
                     }
                     match download_layer(cx, work, &job) {
-                        Ok(None) => {}
-                        Ok(Some(l)) => {
-                            landed
-                                .lock()
-                                .unwrap_or_else(PoisonError::into_inner)
-                                .insert(job.digest, l);
+                        Ok(l) => {
+                            if let Some(p) = pipeline {
+                                p.landed(&job.digest, l.clone());
+                            }
+                            if let Some(l) = l {
+                                landed
+                                    .lock()
+                                    .unwrap_or_else(PoisonError::into_inner)
+                                    .insert(job.digest, l);
+                            }
                         }
                         Err(e) => fail(e),
                     }
@@ -405,32 +412,16 @@ fn pull_image(cx: &Ctx<'_>, fetched: &FetchedManifest, m: &ImageManifest) -> Res
             });
         }
     }
-    let config_digest = m.config.digest.clone();
-    let (landed, config) = download_all(cx, &work, jobs, || {
-        fetch::fetch_small_blob(cx.client, &config_digest)
-    })?;
-    let diff_ids = convert::diff_ids(&config, m.layers.len())?;
-    let mut layers = Vec::with_capacity(plans.len());
-    for ((plan, diff_id), here) in plans.iter().zip(&diff_ids).zip(&present) {
-        let file = match landed.get(&plan.digest) {
-            Some(got) if got.digests.diff.digest != *diff_id => {
-                return Err(Error::DiffIdMismatch {
-                    layer: plan.digest.clone(),
-                    expected: diff_id.clone(),
-                    actual: got.digests.diff.digest.clone(),
-                });
-            }
-            Some(got) if !*here => Some(got.path.as_path()),
-            _ => None,
-        };
-        layers.push(LayerReady {
-            digest: &plan.digest,
-            media_type: convert::oci_layer_type(&plan.media_type),
-            size: plan.size,
-            diff_id,
-            file,
-        });
-    }
+    let (landed, (config, diff_ids)) =
+        download_and_hand_over(cx, &work, jobs, &plans, &present, m)?;
+    let layers = plans
+        .iter()
+        .zip(&diff_ids)
+        .zip(&present)
+        .map(|((plan, diff_id), here)| {
+            pipeline::verified(plan, diff_id, *here, landed.get(&plan.digest))
+        })
+        .collect::<Result<Vec<LayerReady<'_>>, Error>>()?;
     let oci = convert::to_oci(&fetched.bytes, m);
     let image = ImageReady {
         name: &cx.req.dest,
@@ -443,6 +434,48 @@ fn pull_image(cx: &Ctx<'_>, fetched: &FetchedManifest, m: &ImageManifest) -> Res
     };
     cx.host.register(&image, cx.obs)?;
     Ok(false)
+}
+
+/// The downloads of an image and, on a thread beside them, the hand-over
+/// of each layer to the host as soon as it and those below it are verified
+/// (see [`pipeline`]). Gives the downloads, the config and its diff_ids.
+#[allow(clippy::type_complexity)]
+fn download_and_hand_over(
+    cx: &Ctx<'_>,
+    work: &Workdir,
+    jobs: Vec<Job>,
+    plans: &[LayerPlan],
+    present: &[bool],
+    m: &ImageManifest,
+) -> Result<(HashMap<String, Landed>, (Vec<u8>, Vec<String>)), Error> {
+    let pipeline = Pipeline::new(plans, present);
+    let (downloads, handed) = thread::scope(|s| {
+        let registrar = s.spawn(|| {
+            let handed = pipeline.run(cx.host, cx.obs);
+            if handed.is_err() {
+                cx.stop.store(true, Ordering::Relaxed);
+            }
+            handed
+        });
+        let side = || {
+            let config = fetch::fetch_small_blob(cx.client, &m.config.digest)?;
+            let diff_ids = convert::diff_ids(&config, m.layers.len())?;
+            pipeline.config(diff_ids.clone());
+            Ok((config, diff_ids))
+        };
+        let downloads = download_all(cx, work, jobs, side, Some(&pipeline));
+        pipeline.close();
+        let handed = registrar
+            .join()
+            .unwrap_or_else(|_| Err(Error::Malformed("layer registration panicked".into())));
+        (downloads, handed)
+    });
+    match (downloads, handed) {
+        (Ok(d), Ok(_)) => Ok(d),
+        // the host's failure stopped the downloads: it is the story
+        (Ok(_) | Err(Error::Cancelled), Err(e)) => Err(e),
+        (Err(e), _) => Err(e),
+    }
 }
 
 fn pull_schema1(
@@ -469,7 +502,7 @@ fn pull_schema1(
         }
     }
     // schema1 has no diff_ids to reuse layers by: every layer is fetched
-    let (landed, ()) = download_all(cx, &work, jobs, || Ok(()))?;
+    let (landed, ()) = download_all(cx, &work, jobs, || Ok(()), None)?;
     let mut diff_ids = Vec::new();
     let mut oci_layers = Vec::new();
     for l in &real {
