@@ -13,6 +13,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 harness=$here/../../ctest/harness
 # shellcheck source=../../ctest/harness/lib.sh
 . "$harness/lib.sh"
+# shellcheck source=daemons.sh
+. "$here/daemons.sh"
 
 usage() {
     echo "usage: check.sh STOCK_PREFIX LIB_PREFIX [ISULA]  (prefixes hold bin/isulad; ISULA defaults to STOCK_PREFIX/bin/isula)" >&2
@@ -47,12 +49,9 @@ log() { echo "check.sh: $*"; }
 auths=/root/.isulad/auths.json
 certs_d=/etc/isulad/certs.d
 made_certs=()
-daemon_pids=()
 cleanup() {
-    local p d
-    for p in "${daemon_pids[@]}"; do
-        stop_pid isulad "$p" || true
-    done
+    local d
+    daemon_stop_all
     [ -f "$run/proxy.pid" ] && stop_pid faultproxy "$(cat "$run/proxy.pid")"
     "$here/registries.sh" stop "$run" >/dev/null 2>&1 || true
     for d in "${made_certs[@]}"; do rm -rf "$d"; done
@@ -61,9 +60,6 @@ cleanup() {
     else
         rm -f "$auths"
     fi
-    for d in stock lib; do # overlay mounts the daemons left
-        grep -o " $run/$d/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" || true; done
-    done
     if [ "${KEEP:-0}" = 1 ]; then
         log "run directory kept: $run"
     else
@@ -128,42 +124,9 @@ MULTI_ID=$(env_get "$run" MULTI_AMD64_CONFIG)
 log "registries: plain $PLAIN (proxy $PROXY), tls $TLS, basic $AUTH, token $TOKEN; images pushed"
 
 # ---- the two daemons ---------------------------------------------------------------------
-ld_path() { echo "${ISULAD_LD_LIBRARY_PATH:+$ISULAD_LD_LIBRARY_PATH:}$1/lib"; }
-prefix_of() { if [ "$1" = stock ]; then echo "$stock_prefix"; else echo "$lib_prefix"; fi; }
-sock() { echo "unix://$run/$1/isulad.sock"; }
-
-start_daemon() { # NAME
-    local who=$1 p d pid i
-    p=$(prefix_of "$who")
-    d=$run/$who
-    mkdir -p "$d/root" "$d/state"
-    PATH=$p/bin:$PATH LD_LIBRARY_PATH=$(ld_path "$p") "$p/bin/isulad" -g "$d/root" -S "$d/state" \
-        -H "$(sock "$who")" -p "$d/isulad.pid" -G root --log-driver stdout -l INFO \
-        --insecure-registry "127.0.0.1:$PLAIN" --insecure-registry "127.0.0.1:$PROXY" \
-        </dev/null >"$d/isulad.log" 2>&1 &
-    pid=$!
-    daemon_pids+=("$pid")
-    echo "$pid" > "$d/pid"
-    for i in $(seq 1 300); do
-        pid_alive "$pid" || break
-        if cli "$who" version >/dev/null 2>&1; then
-            log "$who daemon pid $pid ($p/bin/isulad)"
-            return 0
-        fi
-        sleep 0.1
-    done
-    tail -n 30 "$d/isulad.log" >&2
-    die "check.sh: the $who daemon did not start"
-}
-
-cli() { # NAME SUBCOMMAND [ARGS] - the isula client on that daemon's socket
-    local who=$1 sub=$2
-    shift 2
-    LD_LIBRARY_PATH=$(ld_path "$(prefix_of "$who")") timeout 300 "$isula" "$sub" -H "$(sock "$who")" "$@"
-}
-
-start_daemon stock
-start_daemon lib
+cli() { daemon_cli "$@"; }
+daemon_start stock "$stock_prefix" "127.0.0.1:$PLAIN" "127.0.0.1:$PROXY"
+daemon_start lib "$lib_prefix" "127.0.0.1:$PLAIN" "127.0.0.1:$PROXY"
 
 # ---- bookkeeping -------------------------------------------------------------------------
 fails=0
