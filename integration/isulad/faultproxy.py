@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""faultproxy.py LISTEN_PORT UPSTREAM_PORT LOG [--reset-over BYTES] [--resets N]
+"""faultproxy.py LISTEN_PORT UPSTREAM_PORT LOG [--reset-over BYTES] [--resets N] [--rate BYTES_PER_S]
 
 A small HTTP proxy on 127.0.0.1 for integration/isulad/check.sh. It forwards every
 request to the registry on 127.0.0.1:UPSTREAM_PORT, one request per connection
@@ -8,7 +8,8 @@ request to the registry on 127.0.0.1:UPSTREAM_PORT, one request per connection
 Fault: the first N (default 1) times a blob GET answers with a body of at least BYTES
 (default 10000; configs and small blobs pass untouched), the proxy sends the headers
 and half of the body, then resets both connections (RST, SO_LINGER 0). Later requests
-for the same blob pass. Every request is logged as one line to LOG:
+for the same blob pass. --resets 0 turns the fault off. --rate throttles every response
+body to about BYTES_PER_S per connection (for watching progress). Every request is logged as one line to LOG:
   <method> <path> range=<Range header or -> <status> <pass|reset>
 Stops on SIGTERM.
 """
@@ -17,6 +18,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 HEAD_LIMIT = 64 * 1024
 
@@ -58,8 +60,9 @@ def reset(sock):
 
 
 class Proxy:
-    def __init__(self, upstream, log, reset_over, resets):
+    def __init__(self, upstream, log, reset_over, resets, rate=0):
         self.upstream = upstream
+        self.rate = rate
         self.log = open(log, "a", buffering=1)
         self.reset_over = reset_over
         self.resets_left = resets
@@ -109,7 +112,12 @@ class Proxy:
             client.sendall(force_close(rhead))
             limit = length // 2 if cut else None
             sent = 0
+            start = time.monotonic()
             while True:
+                if self.rate > 0 and body:
+                    ahead = sent / self.rate - (time.monotonic() - start)
+                    if ahead > 0:
+                        time.sleep(ahead)
                 if body:
                     if limit is not None and sent + len(body) >= limit:
                         client.sendall(body[: limit - sent])
@@ -118,7 +126,7 @@ class Proxy:
                         return
                     client.sendall(body)
                     sent += len(body)
-                body = up.recv(65536)
+                body = up.recv(16384 if self.rate > 0 else 65536)
                 if not body:
                     break
             client.shutdown(socket.SHUT_WR)
@@ -140,7 +148,7 @@ def main():
     port, upstream, log = int(args[0]), int(args[1]), args[2]
     opts = dict(zip(args[3::2], args[4::2]))
     proxy = Proxy(upstream, log, int(opts.get("--reset-over", 10000)),
-                  int(opts.get("--resets", 1)))
+                  int(opts.get("--resets", 1)), int(opts.get("--rate", 0)))
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", port))
