@@ -7,6 +7,7 @@ packages=(
   build-essential pkg-config cmake git curl ca-certificates openssl python3
   libcurl4-openssl-dev libssl-dev libzstd-dev
   nginx docker-registry skopeo umoci valgrind tmux iproute2 apache2-utils zstd
+  python3-cryptography
 )
 
 missing=()
