@@ -22,6 +22,14 @@ daemon_start() {
     for r in "$@"; do args+=(--insecure-registry "$r"); done
     daemon_prefix[$who]=$p
     mkdir -p "$d/root" "$d/state"
+    # gRPC builds serve CRI streams on 127.0.0.1:10350 by default: one port per daemon
+    # (iSulad takes 1024-49151 only)
+    local ws
+    for _ in $(seq 1 100); do
+        ws=$(shuf -i 20000-49151 -n 1)
+        port_in_use "$ws" || break
+    done
+    args+=(--websocket-server-listening-port "$ws")
     PATH=$p/bin:$PATH LD_LIBRARY_PATH=$(daemon_ld_path "$p") "$p/bin/isulad" -g "$d/root" -S "$d/state" \
         -H "$(daemon_sock "$who")" -p "$d/isulad.pid" -G root --log-driver stdout -l INFO "${args[@]}" \
         </dev/null >"$d/isulad.log" 2>&1 &
