@@ -8,6 +8,7 @@
 #  D. a wrong proxy password: exit 1, advice about the proxy's credentials
 #  E. no_proxy (environment, and --no-proxy) skips a proxy that is not there
 #  F. no output of any run shows the proxy password
+#  G. a proxy URL of an unsupported scheme is refused (exit 2) without repeating it
 # Each pull's requests are counted in the proxy's log. The proxy is started
 # and stopped (by pid) here.
 set -euo pipefail
@@ -119,6 +120,13 @@ rc=$(pull_with E3 https_proxy="$dead" timeout 120 "$pull" --progress plain \
 [ "$rc" = 1 ] || { cat "$work/E3.out" >&2; fail "E: a dead proxy without no_proxy did not fail ($rc)"; }
 grep -q "cannot connect to the proxy 127.0.0.1:[0-9]*: check https_proxy" "$work/E3.out" || { cat "$work/E3.out" >&2; fail "E: no advice about the proxy"; }
 ok "E: no_proxy and --no-proxy bypass a dead proxy; without them: 'cannot connect to the proxy'"
+
+# G: a URL isula_registry_set_proxy refuses: usage error, the URL not repeated
+rc=$(pull_with G timeout 60 "$pull" --proxy "ftp://$user:$password@127.0.0.1:$port" \
+  --root "$work/store-G" "$tls_image" x:v1)
+[ "$rc" = 2 ] || { cat "$work/G.out" >&2; fail "G: exit status $rc for an ftp:// proxy, expected 2"; }
+grep -q "unsupported proxy scheme ftp" "$work/G.out" || { cat "$work/G.out" >&2; fail "G: no reason given"; }
+ok "G: an ftp:// proxy URL: exit 2, 'unsupported proxy scheme ftp'"
 
 # F
 if grep -l -- "$password" "$work"/*.out; then fail "F: the proxy password is in the output above"; fi
