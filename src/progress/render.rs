@@ -78,6 +78,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use super::fold;
 use super::model::{Entry, EntryKind, Header, Outcome, Phase, Snapshot, Summary, retrying_text};
 
 /// Docker shows the bar only when the terminal is wider than this.
@@ -167,30 +168,41 @@ impl Renderer {
     }
 
     /// The bytes to write for this frame (`""` when nothing changed, and
-    /// after [`Renderer::finish`]). `width` is the terminal's width now.
-    pub fn frame(&mut self, snap: &Snapshot, width: u16, now_ms: u64) -> String {
+    /// after [`Renderer::finish`]). `width` and `height` are the terminal's
+    /// size now (0: unknown; an unknown height sets no limit).
+    pub fn frame(&mut self, snap: &Snapshot, width: u16, height: u16, now_ms: u64) -> String {
         if self.finished {
             return String::new();
         }
-        self.render(snap, width, now_ms, false)
+        self.render(snap, width, height, now_ms, false)
     }
 
     /// The last frame and the end-of-pull lines. Call once, when the
     /// snapshot's outcome is set (with a running outcome only the frame is
     /// written); later calls and frames return `""`.
-    pub fn finish(&mut self, snap: &Snapshot, width: u16, now_ms: u64) -> String {
+    pub fn finish(&mut self, snap: &Snapshot, width: u16, height: u16, now_ms: u64) -> String {
         if self.finished {
             return String::new();
         }
-        let out = self.render(snap, width, now_ms, true);
+        let out = self.render(snap, width, height, now_ms, true);
         self.finished = true;
         out
     }
 
-    fn render(&mut self, snap: &Snapshot, width: u16, now_ms: u64, last: bool) -> String {
+    fn render(
+        &mut self,
+        snap: &Snapshot,
+        width: u16,
+        height: u16,
+        now_ms: u64,
+        last: bool,
+    ) -> String {
         match self.mode {
             Mode::Tty => {
-                let mut out = self.tty(snap, width, now_ms);
+                // The last block is never redrawn, so it may scroll: it shows
+                // every layer.
+                let height = if last { 0 } else { height };
+                let mut out = self.tty(snap, width, height, now_ms);
                 if last {
                     for line in final_lines(snap) {
                         out.push_str(CLEAR_LINE);
@@ -218,14 +230,18 @@ impl Renderer {
         Some(h)
     }
 
-    fn tty(&mut self, snap: &Snapshot, width: u16, now_ms: u64) -> String {
+    fn tty(&mut self, snap: &Snapshot, width: u16, height: u16, now_ms: u64) -> String {
         let width = effective_width(width);
         let max = usize::from(width).saturating_sub(1).max(1);
         let top: Vec<String> = self.header(snap).iter().map(header_text).collect();
-        let mut block: Vec<String> = layers(snap).map(|e| tty_line(e, width, now_ms)).collect();
-        if snap.summary.total > 0 {
-            block.push(summary_text(&snap.summary));
-        }
+        let summary = (snap.summary.total > 0).then(|| summary_text(&snap.summary));
+        // The row under the block holds the cursor (see fold).
+        let budget = match height {
+            0 => usize::MAX,
+            h => usize::from(h) - 1,
+        };
+        let shown: Vec<&Entry> = layers(snap).collect();
+        let block = fold::block(&shown, summary, budget, |e| tty_line(e, width, now_ms));
         let block: Vec<(String, usize)> = block.iter().map(|l| fit(&sanitize(l), max)).collect();
         if top.is_empty()
             && width == self.drawn_width
