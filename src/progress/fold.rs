@@ -94,3 +94,7 @@ fn folded_text<'a>(layers: impl Iterator<Item = &'a Entry>) -> String {
     let s = if n == 1 { "" } else { "s" };
     format!("{n} layer{s} complete, {}", human_size(bytes))
 }
+
+#[cfg(test)]
+#[path = "fold_tests.rs"]
+mod tests;
