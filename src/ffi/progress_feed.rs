@@ -312,6 +312,7 @@ pub unsafe extern "C" fn isula_registry_feed_render(
             last_error::set("isula_registry_feed_render needs a renderer and a feed");
             return std::ptr::null_mut();
         };
+        last_error::clear();
         let (width, height) = terminal_size(width, height);
         let now = f.now_ms();
         let snap = f.feed.snapshot(now);
