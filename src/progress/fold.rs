@@ -17,6 +17,9 @@
 use super::model::{Entry, Phase};
 use super::render::human_size;
 
+/// Layers with their place in the manifest.
+type Indexed<'a> = Vec<(usize, &'a Entry)>;
+
 /// What a layer is for folding purposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Class {
@@ -55,9 +58,9 @@ pub fn block(
         return rows;
     }
     let rows_left = budget.saturating_sub(summary_rows);
-    let (finished, active): (Vec<(usize, &Entry)>, Vec<(usize, &Entry)>) = layers
+    let (finished, active): (Indexed, Indexed) = layers
         .iter()
-        .map(|e| *e)
+        .copied()
         .enumerate()
         .partition(|(_, e)| class(e) == Class::Finished);
     let mut rows = Vec::new();

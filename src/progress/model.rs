@@ -398,10 +398,10 @@ impl PullProgress {
                 }
             }
             Event::Total { id, total } => {
-                if let Some(slot) = self.slots.iter_mut().find(|s| s.entry.id == id) {
-                    if total > 0 {
-                        slot.entry.total = total;
-                    }
+                if let Some(slot) = self.slots.iter_mut().find(|s| s.entry.id == id)
+                    && total > 0
+                {
+                    slot.entry.total = total;
                 }
             }
             Event::Digest(digest) => self.digest = Some(digest),

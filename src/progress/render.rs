@@ -1,9 +1,11 @@
 //! Renderers: tty, plain, json, quiet.
 //!
 //! A [`Renderer`] turns [`Snapshot`]s into the bytes to write now. It is a
-//! pure function of (snapshot, what it wrote before, width, now): it reads
-//! no clock, no terminal and no environment (`TERM` is never consulted; the
-//! caller picks the [`Mode`] and passes the width of each frame).
+//! pure function of (snapshot, what it wrote before, width, height, now): it
+//! reads no clock, no terminal and no environment (`TERM` is never
+//! consulted; the caller picks the [`Mode`] and passes the terminal's size
+//! with each frame). Snapshots come from a pull of the library's own or
+//! from frames told by another process ([`super::feed`]).
 //!
 //! Only [`EntryKind::Layer`] entries are shown (Docker hides config and
 //! manifest rows). Status texts are Docker's ([`Phase::text`]); ids are the
@@ -30,6 +32,19 @@
 //! above the block, and not cut (it is never redrawn). A frame that would
 //! write the same block at the same width returns `""`.
 //! A width of 0 means unknown and is taken as 200, as Docker does.
+//!
+//! The block fits the terminal's height: it never takes more than
+//! `height - 1` rows (the cursor's row is under it), so the cursor reaches
+//! its first line and no redraw scrolls a copy of it into the scrollback.
+//! When the layer rows and the total line do not fit, the finished layers
+//! (`Pull complete`, `Already exists`, `Download complete`) fold into one
+//! first line, `24 layers complete, 180.2MB` (their sizes); the others keep
+//! their rows in manifest order, and when even those do not fit, as many as
+//! fit are shown (failed first, then those transferring, then those
+//! waiting) above a `+N more` line; the total line stays last. A height of 0
+//! means unknown: no limit. A terminal made shorter than the block keeps
+//! what it scrolled off then. The last frame ([`Renderer::finish`]) is never
+//! redrawn, so it shows every layer's row whatever the height.
 //!
 //! # `plain`
 //! No escape codes. One line per phase change of each layer (every phase in
