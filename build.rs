@@ -113,7 +113,7 @@ const HEADERS: &[Header] = &[
         style: Style::Type,
     },
     Header {
-        src: &["isula_registry.rs", "pull_handle.rs"],
+        src: &["isula_registry.rs", "pull_handle.rs", "progress_feed.rs"],
         name: "isula_registry.h",
         guard: "ISULA_REGISTRY_H",
         includes: &["progress.h", "registry.h"],

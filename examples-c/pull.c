@@ -227,12 +227,15 @@ int main(int argc, char **argv)
         isula_registry_pull_cancel(pull);
     }
 
-    /* Redraw ten times a second; the width is read again each time, so a
-     * resized terminal is followed. */
+    /* Redraw ten times a second; the size is read again each time, so a
+     * resized terminal is followed. With the height the block never
+     * outgrows the screen (finished layers fold into one line), so the
+     * scrollback holds no copies of it. */
     bool ended;
     do {
         ended = isula_registry_pull_wait(pull, 100);
-        show(isula_registry_render(renderer, pull, isula_registry_terminal_width(STDOUT_FILENO)));
+        show(isula_registry_render(renderer, pull, isula_registry_terminal_width(STDOUT_FILENO),
+                                   isula_registry_terminal_height(STDOUT_FILENO)));
     } while (!ended);
 
     int status = isula_registry_pull_result(pull);

@@ -43,6 +43,63 @@ typedef enum isula_registry_progress_mode {
 } isula_registry_progress_mode;
 
 /*
+ A layer's phase as the sender knows it, for `isula_registry_feed_entry`.
+ `INFER` (0) lets the feed infer it from the bytes: none -> Waiting,
+ some -> Downloading, all -> Download complete.
+ */
+typedef enum isula_registry_layer_phase {
+  /*
+   Not told: inferred from the bytes.
+   */
+  ISULA_REGISTRY_PHASE_INFER = 0,
+  /*
+   `Pulling fs layer`.
+   */
+  ISULA_REGISTRY_PHASE_QUEUED = 1,
+  /*
+   `Waiting`.
+   */
+  ISULA_REGISTRY_PHASE_WAITING = 2,
+  /*
+   `Downloading` (current: bytes downloaded).
+   */
+  ISULA_REGISTRY_PHASE_DOWNLOADING = 3,
+  /*
+   `Retrying`.
+   */
+  ISULA_REGISTRY_PHASE_RETRYING = 4,
+  /*
+   `Verifying Checksum`.
+   */
+  ISULA_REGISTRY_PHASE_VERIFYING = 5,
+  /*
+   `Download complete`.
+   */
+  ISULA_REGISTRY_PHASE_DOWNLOAD_COMPLETE = 6,
+  /*
+   `Extracting` (current: bytes extracted).
+   */
+  ISULA_REGISTRY_PHASE_EXTRACTING = 7,
+  /*
+   `Registering` (current: bytes registered).
+   */
+  ISULA_REGISTRY_PHASE_REGISTERING = 8,
+  /*
+   `Pull complete`.
+   */
+  ISULA_REGISTRY_PHASE_PULL_COMPLETE = 9,
+  /*
+   `Already exists`.
+   */
+  ISULA_REGISTRY_PHASE_ALREADY_EXISTS = 10,
+} isula_registry_layer_phase;
+
+/*
+ The progress of one pull told frame by frame (opaque).
+ */
+typedef struct isula_registry_feed isula_registry_feed;
+
+/*
  A running or finished pull (opaque).
  */
 typedef struct isula_registry_pull isula_registry_pull;
@@ -222,21 +279,121 @@ void isula_registry_renderer_free(struct isula_registry_renderer *r);
 
 /*
  The text to write now for `pull` (malloc'd; "" when nothing changed;
- NULL on bad arguments). `width` is the terminal's width in columns (0:
- unknown). Once the pull has ended this writes the last frame and the
- final lines (Digest, Status, reference, or the error), once.
+ NULL on bad arguments). `width` and `height` are the terminal's size in
+ columns and rows (0: unknown; read them again before each call, so a
+ resize is followed): in `TTY` mode the redrawn block never takes more
+ than `height - 1` rows, folding finished layers into one line when the
+ layers do not fit. Once the pull has ended this writes the last frame
+ (every layer) and the final lines (Digest, Status, reference, or the
+ error), once.
 
  # Safety
  `r` and `pull` are NULL or live handles.
  */
 char *isula_registry_render(struct isula_registry_renderer *r,
                             struct isula_registry_pull *pull,
-                            unsigned int width);
+                            unsigned int width,
+                            unsigned int height);
 
 /*
  The width of the terminal on `fd`, or 0 when it is not a terminal.
  */
 unsigned int isula_registry_terminal_width(int fd);
+
+/*
+ The height (rows) of the terminal on `fd`, or 0 when it is not a
+ terminal. Pass it with the width to `isula_registry_render`.
+ */
+unsigned int isula_registry_terminal_height(int fd);
+
+/*
+ A new, empty feed (free it with `isula_registry_feed_free`). Its clock
+ starts now.
+ */
+struct isula_registry_feed *isula_registry_feed_new(void);
+
+/*
+ Frees a feed (NULL is fine).
+
+ # Safety
+ `feed` is NULL or from `isula_registry_feed_new`, not used afterwards.
+ */
+void isula_registry_feed_free(struct isula_registry_feed *feed);
+
+/*
+ `<id>: Pulling from <name>` (`id`: the tag or digest pulled). 0, or -1
+ on bad arguments (message in `isula_registry_last_error()`).
+
+ # Safety
+ `feed` is NULL or live; `id` and `name` are NULL or C strings.
+ */
+int isula_registry_feed_pulling(struct isula_registry_feed *feed, const char *id, const char *name);
+
+/*
+ One frame of one layer: `id` (its digest, `sha256:<hex>`; shown as the
+ first 12 hex characters), `current` of `total` bytes (0 or less:
+ unknown) and its `phase` (an `isula_registry_layer_phase`;
+ `ISULA_REGISTRY_PHASE_INFER` to infer it). New ids are added after the
+ ones seen before; fewer bytes than a layer already had are ignored.
+ 0, or -1 on bad arguments (message in `isula_registry_last_error()`).
+
+ # Safety
+ `feed` is NULL or live; `id` is NULL or a C string.
+ */
+int isula_registry_feed_entry(struct isula_registry_feed *feed,
+                              const char *id,
+                              int64_t current,
+                              int64_t total,
+                              int phase);
+
+/*
+ The manifest digest, for the `Digest:` line. 0, or -1 on bad arguments.
+
+ # Safety
+ `feed` is NULL or live; `digest` is NULL or a C string.
+ */
+int isula_registry_feed_digest(struct isula_registry_feed *feed, const char *digest);
+
+/*
+ The pull succeeded: every layer becomes `Pull complete` (but those that
+ `Already exists`), and the next render writes the last frame, `Digest:`,
+ `Status: Downloaded newer image for NAME` (`Image is up to date` when
+ `up_to_date`) and `reference`. Later frames are ignored. 0, or -1 on
+ bad arguments.
+
+ # Safety
+ `feed` is NULL or live; `name` and `reference` are NULL or C strings.
+ */
+int isula_registry_feed_done(struct isula_registry_feed *feed,
+                             const char *name,
+                             const char *reference,
+                             bool up_to_date);
+
+/*
+ The pull failed for `reason`: the next render writes the last frame and
+ `Error: reason` (json: an `error` object). Later frames are ignored. 0,
+ or -1 on bad arguments.
+
+ # Safety
+ `feed` is NULL or live; `reason` is NULL or a C string.
+ */
+int isula_registry_feed_failed(struct isula_registry_feed *feed, const char *reason);
+
+/*
+ The text to write now for what `feed` was told (malloc'd; "" when
+ nothing changed; NULL on bad arguments), as `isula_registry_render`
+ does for a pull of the library's own: `width` and `height` are the
+ terminal's (0: unknown). After `isula_registry_feed_done` or
+ `isula_registry_feed_failed` it writes the end of the pull, once; a
+ renderer draws one feed.
+
+ # Safety
+ `r` and `feed` are NULL or live handles.
+ */
+char *isula_registry_feed_render(struct isula_registry_renderer *r,
+                                 struct isula_registry_feed *feed,
+                                 unsigned int width,
+                                 unsigned int height);
 
 #ifdef __cplusplus
 }  // extern "C"

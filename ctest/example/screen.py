@@ -5,6 +5,8 @@
   screen.py final WIDTH CAPTURE            the screen after the pull ended
   screen.py advance A.json B.json          the bytes moved between two mid screens
   screen.py cancelled WIDTH CAPTURE        the screen after Ctrl-C during the downloads
+  screen.py fits WIDTH ROWS CAPTURE        a mid-pull screen of an image of more layers than rows
+  screen.py history WIDTH CAPTURE          the whole history (capture-pane -S -) after such a pull
 
 The image is described by the environment (ctest/example/servers.sh's env file):
 IMAGE, REPO, TAG, DIGEST, LAYER_IDS, LAYER_SIZES. WIDTH > 110 means Docker's
@@ -202,6 +204,72 @@ def cancelled(width, capture):
         err(f"the line under the summary is {lines[s + 1:s + 2]!r}, expected 'Error: pull cancelled'")
 
 
+FOLD = r"[0-9]+ layers? complete, " + SIZE
+MORE = r"\+[0-9]+ more"
+
+
+def fits(width, rows, capture):
+    """The block under the header: at most rows - 1 lines (the cursor's row
+    is under it), layer rows of known ids, each once, at most one fold line
+    (first) and one `+N more` line, `Total:` last."""
+    e = env()
+    lines = read(capture)
+    for i, l in enumerate(lines):
+        if len(l) > width - 1:
+            err(f"line {i + 1} has {len(l)} columns (> {width - 1}): {l!r}")
+    totals = [i for i, l in enumerate(lines) if l.startswith("Total: ")]
+    if len(totals) != 1:
+        err(f"expected one 'Total:' line, found {len(totals)}")
+        return
+    t = totals[0]
+    if t > rows - 1:
+        err(f"the Total line is row {t + 1} of a {rows}-row screen: the block did not fit")
+    block = [l for l in lines[:t] if "Pulling from" not in l]
+    if len(block) + 1 > rows - 1:
+        err(f"the block has {len(block) + 1} rows, more than {rows - 1}")
+    ids = [l[:12] for l in block if re.match(r"[0-9a-f]{12}: ", l)]
+    for lid in ids:
+        if lid not in e["ids"]:
+            err(f"unknown layer {lid}")
+        if ids.count(lid) > 1:
+            err(f"layer {lid} has {ids.count(lid)} rows")
+    others = [l for l in block if not re.match(r"[0-9a-f]{12}: ", l)]
+    folds = [l for l in others if re.fullmatch(FOLD, l)]
+    mores = [l for l in others if re.fullmatch(MORE, l)]
+    if len(folds) > 1 or len(mores) > 1 or len(folds) + len(mores) != len(others):
+        err(f"unexpected lines in the block: {others!r}")
+    if folds and block[0] != folds[0]:
+        err(f"the fold line is not the block's first: {block[0]!r}")
+    if len(ids) == len(e["ids"]):
+        err("every layer has its own row: nothing was folded")
+
+
+def history(width, capture):
+    """After the pull: the header once, every layer once as `Pull complete`
+    in manifest order, one Total line, the end lines, no fold lines left."""
+    e = env()
+    lines = [l for l in read(capture) if l and not l.startswith("EXIT=")]
+    heads = [l for l in lines if "Pulling from" in l]
+    if len(heads) != 1:
+        err(f"expected one 'Pulling from' line, found {len(heads)}")
+    ids = [l[:12] for l in lines if re.match(r"[0-9a-f]{12}: ", l)]
+    if ids != e["ids"]:
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        err(f"{len(ids)} layer rows for {len(e['ids'])} layers (repeated: {dup[:5]}...)")
+    for l in lines:
+        if re.match(r"[0-9a-f]{12}: ", l) and l != l[:12] + ": Pull complete":
+            err(f"layer row {l!r} is not 'Pull complete'")
+        if re.fullmatch(FOLD, l) or re.fullmatch(MORE, l):
+            err(f"a fold line is left in the history: {l!r}")
+    if sum(1 for l in lines if l.startswith("Total: ")) != 1:
+        err("expected exactly one 'Total:' line in the history")
+    want = [f"Digest: {e['DIGEST']}", f"Status: Downloaded newer image for {e['IMAGE']}", e["IMAGE"]]
+    if lines[-3:] != want:
+        err(f"the history ends with {lines[-3:]!r}, expected {want!r}")
+    if len(lines) != 1 + len(e["ids"]) + 1 + 3:
+        err(f"{len(lines)} lines in the history, expected {1 + len(e['ids']) + 1 + 3}")
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "mid":
@@ -210,6 +278,10 @@ def main():
         final(int(sys.argv[2]), sys.argv[3])
     elif cmd == "cancelled":
         cancelled(int(sys.argv[2]), sys.argv[3])
+    elif cmd == "fits":
+        fits(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif cmd == "history":
+        history(int(sys.argv[2]), sys.argv[3])
     elif cmd == "advance":
         advance(sys.argv[2], sys.argv[3])
     else:

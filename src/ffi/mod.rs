@@ -18,6 +18,7 @@ pub mod http;
 pub mod http_request;
 pub mod isula_registry;
 pub mod progress;
+pub mod progress_feed;
 pub mod pull_handle;
 pub mod registry;
 pub mod registry_apiv2;

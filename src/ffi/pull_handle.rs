@@ -44,7 +44,7 @@ pub enum isula_registry_progress_mode {
 
 /// Turns a pull's progress into text (opaque).
 pub struct isula_registry_renderer {
-    renderer: Renderer,
+    pub(super) renderer: Renderer,
 }
 
 /// The daemon-style `{dlnow, dltotal}` map, fed alongside the model (with
@@ -256,9 +256,13 @@ pub unsafe extern "C" fn isula_registry_renderer_free(r: *mut isula_registry_ren
 }
 
 /// The text to write now for `pull` (malloc'd; "" when nothing changed;
-/// NULL on bad arguments). `width` is the terminal's width in columns (0:
-/// unknown). Once the pull has ended this writes the last frame and the
-/// final lines (Digest, Status, reference, or the error), once.
+/// NULL on bad arguments). `width` and `height` are the terminal's size in
+/// columns and rows (0: unknown; read them again before each call, so a
+/// resize is followed): in `TTY` mode the redrawn block never takes more
+/// than `height - 1` rows, folding finished layers into one line when the
+/// layers do not fit. Once the pull has ended this writes the last frame
+/// (every layer) and the final lines (Digest, Status, reference, or the
+/// error), once.
 ///
 /// # Safety
 /// `r` and `pull` are NULL or live handles.
@@ -267,39 +271,58 @@ pub unsafe extern "C" fn isula_registry_render(
     r: *mut isula_registry_renderer,
     pull: *mut isula_registry_pull,
     width: c_uint,
+    height: c_uint,
 ) -> *mut c_char {
     guard("isula_registry_render", std::ptr::null_mut(), || {
         // SAFETY: per the contract.
         let (Some(r), Some(p)) = (unsafe { r.as_mut() }, unsafe { pull.as_ref() }) else {
             return std::ptr::null_mut();
         };
-        let width = match c_ushort::try_from(width) {
-            Ok(0) | Err(_) => UNKNOWN_WIDTH,
-            Ok(w) => w,
-        };
+        let (width, height) = terminal_size(width, height);
         let ended = p.session.wait(Some(Duration::ZERO)).is_some();
         let snap = p.session.snapshot();
         let text = if ended {
-            r.renderer.finish(&snap, width, snap.at_ms)
+            r.renderer.finish(&snap, width, height, snap.at_ms)
         } else {
-            r.renderer.frame(&snap, width, snap.at_ms)
+            r.renderer.frame(&snap, width, height, snap.at_ms)
         };
         strdup(&text)
     })
 }
 
+/// The renderer's width and height from the C arguments: a width of 0 is
+/// Docker's default, a height of 0 stays 0 (no limit); larger than a
+/// terminal can be is clamped.
+pub(super) fn terminal_size(width: c_uint, height: c_uint) -> (c_ushort, c_ushort) {
+    let width = match c_ushort::try_from(width) {
+        Ok(0) | Err(_) => UNKNOWN_WIDTH,
+        Ok(w) => w,
+    };
+    (width, c_ushort::try_from(height).unwrap_or(c_ushort::MAX))
+}
+
+/// `(columns, rows)` of the terminal on `fd`, `(0, 0)` when it is not one.
+fn winsize(fd: c_int) -> (c_uint, c_uint) {
+    // SAFETY: TIOCGWINSZ fills a winsize we own.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) == 0 {
+            (c_uint::from(ws.ws_col), c_uint::from(ws.ws_row))
+        } else {
+            (0, 0)
+        }
+    }
+}
+
 /// The width of the terminal on `fd`, or 0 when it is not a terminal.
 #[unsafe(no_mangle)]
 pub extern "C" fn isula_registry_terminal_width(fd: c_int) -> c_uint {
-    guard("isula_registry_terminal_width", 0, || {
-        // SAFETY: TIOCGWINSZ fills a winsize we own.
-        unsafe {
-            let mut ws: libc::winsize = std::mem::zeroed();
-            if libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) == 0 {
-                c_uint::from(ws.ws_col)
-            } else {
-                0
-            }
-        }
-    })
+    guard("isula_registry_terminal_width", 0, || winsize(fd).0)
+}
+
+/// The height (rows) of the terminal on `fd`, or 0 when it is not a
+/// terminal. Pass it with the width to `isula_registry_render`.
+#[unsafe(no_mangle)]
+pub extern "C" fn isula_registry_terminal_height(fd: c_int) -> c_uint {
+    guard("isula_registry_terminal_height", 0, || winsize(fd).1)
 }

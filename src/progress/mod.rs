@@ -3,5 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod feed;
+mod fold;
 pub mod model;
 pub mod render;

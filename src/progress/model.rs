@@ -99,7 +99,7 @@ impl Phase {
     }
 
     /// Whether [`Event::Bytes`] in this phase count as downloaded bytes.
-    fn downloads(&self) -> bool {
+    pub(crate) fn downloads(&self) -> bool {
         matches!(
             self,
             Phase::Resolving
@@ -267,6 +267,9 @@ pub enum Event {
     Bytes { id: String, current: u64 },
     /// The entry's blob is fetched again from byte 0.
     Restart { id: String },
+    /// The entry's size, once learnt (an entry added with `0`, unknown, by
+    /// a source that tells sizes late). `0` is ignored.
+    Total { id: String, total: u64 },
     /// The manifest digest.
     Digest(String),
     /// The pull succeeded.
@@ -394,6 +397,13 @@ impl PullProgress {
                     slot.entry.extracted = None;
                 }
             }
+            Event::Total { id, total } => {
+                if let Some(slot) = self.slots.iter_mut().find(|s| s.entry.id == id)
+                    && total > 0
+                {
+                    slot.entry.total = total;
+                }
+            }
             Event::Digest(digest) => self.digest = Some(digest),
             Event::Done {
                 name,
@@ -499,6 +509,19 @@ impl PullProgress {
         if slot.entry.kind == EntryKind::Layer {
             self.meter.record(at_ms, delta);
         }
+    }
+
+    /// The entry `id` as it stands (no speed or ETA: see [`Self::snapshot`]).
+    pub fn entry(&self, id: &str) -> Option<&Entry> {
+        self.slots
+            .iter()
+            .find(|s| s.entry.id == id)
+            .map(|s| &s.entry)
+    }
+
+    /// Whether the pull has ended ([`Event::Done`] or [`Event::Failed`]).
+    pub fn ended(&self) -> bool {
+        self.outcome != Outcome::Running
     }
 
     /// The state as of `now_ms` (speeds and ETAs are measured up to `now_ms`).

@@ -1,9 +1,11 @@
 //! Renderers: tty, plain, json, quiet.
 //!
 //! A [`Renderer`] turns [`Snapshot`]s into the bytes to write now. It is a
-//! pure function of (snapshot, what it wrote before, width, now): it reads
-//! no clock, no terminal and no environment (`TERM` is never consulted; the
-//! caller picks the [`Mode`] and passes the width of each frame).
+//! pure function of (snapshot, what it wrote before, width, height, now): it
+//! reads no clock, no terminal and no environment (`TERM` is never
+//! consulted; the caller picks the [`Mode`] and passes the terminal's size
+//! with each frame). Snapshots come from a pull of the library's own or
+//! from frames told by another process ([`super::feed`]).
 //!
 //! Only [`EntryKind::Layer`] entries are shown (Docker hides config and
 //! manifest rows). Status texts are Docker's ([`Phase::text`]); ids are the
@@ -30,6 +32,19 @@
 //! above the block, and not cut (it is never redrawn). A frame that would
 //! write the same block at the same width returns `""`.
 //! A width of 0 means unknown and is taken as 200, as Docker does.
+//!
+//! The block fits the terminal's height: it never takes more than
+//! `height - 1` rows (the cursor's row is under it), so the cursor reaches
+//! its first line and no redraw scrolls a copy of it into the scrollback.
+//! When the layer rows and the total line do not fit, the finished layers
+//! (`Pull complete`, `Already exists`, `Download complete`) fold into one
+//! first line, `24 layers complete, 180.2MB` (their sizes); the others keep
+//! their rows in manifest order, and when even those do not fit, as many as
+//! fit are shown (failed first, then those transferring, then those
+//! waiting) above a `+N more` line; the total line stays last. A height of 0
+//! means unknown: no limit. A terminal made shorter than the block keeps
+//! what it scrolled off then. The last frame ([`Renderer::finish`]) is never
+//! redrawn, so it shows every layer's row whatever the height.
 //!
 //! # `plain`
 //! No escape codes. One line per phase change of each layer (every phase in
@@ -78,6 +93,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use super::fold;
 use super::model::{Entry, EntryKind, Header, Outcome, Phase, Snapshot, Summary, retrying_text};
 
 /// Docker shows the bar only when the terminal is wider than this.
@@ -167,30 +183,41 @@ impl Renderer {
     }
 
     /// The bytes to write for this frame (`""` when nothing changed, and
-    /// after [`Renderer::finish`]). `width` is the terminal's width now.
-    pub fn frame(&mut self, snap: &Snapshot, width: u16, now_ms: u64) -> String {
+    /// after [`Renderer::finish`]). `width` and `height` are the terminal's
+    /// size now (0: unknown; an unknown height sets no limit).
+    pub fn frame(&mut self, snap: &Snapshot, width: u16, height: u16, now_ms: u64) -> String {
         if self.finished {
             return String::new();
         }
-        self.render(snap, width, now_ms, false)
+        self.render(snap, width, height, now_ms, false)
     }
 
     /// The last frame and the end-of-pull lines. Call once, when the
     /// snapshot's outcome is set (with a running outcome only the frame is
     /// written); later calls and frames return `""`.
-    pub fn finish(&mut self, snap: &Snapshot, width: u16, now_ms: u64) -> String {
+    pub fn finish(&mut self, snap: &Snapshot, width: u16, height: u16, now_ms: u64) -> String {
         if self.finished {
             return String::new();
         }
-        let out = self.render(snap, width, now_ms, true);
+        let out = self.render(snap, width, height, now_ms, true);
         self.finished = true;
         out
     }
 
-    fn render(&mut self, snap: &Snapshot, width: u16, now_ms: u64, last: bool) -> String {
+    fn render(
+        &mut self,
+        snap: &Snapshot,
+        width: u16,
+        height: u16,
+        now_ms: u64,
+        last: bool,
+    ) -> String {
         match self.mode {
             Mode::Tty => {
-                let mut out = self.tty(snap, width, now_ms);
+                // The last block is never redrawn, so it may scroll: it shows
+                // every layer.
+                let height = if last { 0 } else { height };
+                let mut out = self.tty(snap, width, height, now_ms);
                 if last {
                     for line in final_lines(snap) {
                         out.push_str(CLEAR_LINE);
@@ -218,14 +245,18 @@ impl Renderer {
         Some(h)
     }
 
-    fn tty(&mut self, snap: &Snapshot, width: u16, now_ms: u64) -> String {
+    fn tty(&mut self, snap: &Snapshot, width: u16, height: u16, now_ms: u64) -> String {
         let width = effective_width(width);
         let max = usize::from(width).saturating_sub(1).max(1);
         let top: Vec<String> = self.header(snap).iter().map(header_text).collect();
-        let mut block: Vec<String> = layers(snap).map(|e| tty_line(e, width, now_ms)).collect();
-        if snap.summary.total > 0 {
-            block.push(summary_text(&snap.summary));
-        }
+        let summary = (snap.summary.total > 0).then(|| summary_text(&snap.summary));
+        // The row under the block holds the cursor (see fold).
+        let budget = match height {
+            0 => usize::MAX,
+            h => usize::from(h) - 1,
+        };
+        let shown: Vec<&Entry> = layers(snap).collect();
+        let block = fold::block(&shown, summary, budget, |e| tty_line(e, width, now_ms));
         let block: Vec<(String, usize)> = block.iter().map(|l| fit(&sanitize(l), max)).collect();
         if top.is_empty()
             && width == self.drawn_width

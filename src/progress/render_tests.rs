@@ -39,8 +39,8 @@ fn run(mode: Mode, script: Vec<Step>) -> Vec<String> {
     for step in script {
         match step {
             At(t, e) => p.apply(e, t),
-            Frame(t, w) => out.push(r.frame(&p.snapshot(t), w, t)),
-            Finish(t, w) => out.push(r.finish(&p.snapshot(t), w, t)),
+            Frame(t, w) => out.push(r.frame(&p.snapshot(t), w, 0, t)),
+            Finish(t, w) => out.push(r.finish(&p.snapshot(t), w, 0, t)),
         }
     }
     out
@@ -702,10 +702,10 @@ fn nothing_is_written_after_finish() {
     p.apply(Event::Layers(vec![(L2.into(), 10)]), 0);
     for mode in [Mode::Tty, Mode::Plain, Mode::Json] {
         let mut r = Renderer::new(mode);
-        assert_ne!(r.finish(&p.snapshot(0), 80, 0), "");
+        assert_ne!(r.finish(&p.snapshot(0), 80, 0, 0), "");
         p.apply(bytes(L2, 5), 1);
-        assert_eq!(r.frame(&p.snapshot(1), 80, 1), "");
-        assert_eq!(r.finish(&p.snapshot(1), 80, 1), "");
+        assert_eq!(r.frame(&p.snapshot(1), 80, 0, 1), "");
+        assert_eq!(r.finish(&p.snapshot(1), 80, 0, 1), "");
     }
 }
 
@@ -715,7 +715,7 @@ fn escape_codes_in_reasons_never_reach_text_output() {
     p.apply(Event::Layers(vec![(L2.into(), 10)]), 0);
     p.apply(phase(L2, Phase::Failed("bad\x1b[2J\r\nthing".into())), 0);
     p.apply(Event::Failed("x\x1b]0;title\x07".into()), 0);
-    let plain = Renderer::new(Mode::Plain).finish(&p.snapshot(0), 80, 0);
+    let plain = Renderer::new(Mode::Plain).finish(&p.snapshot(0), 80, 0, 0);
     assert_eq!(
         plain,
         "0123456789ab: Pulling fs layer\n\
@@ -723,7 +723,7 @@ fn escape_codes_in_reasons_never_reach_text_output() {
         Total: 0B/10B\n\
         Error: x ]0;title \n"
     );
-    let tty = Renderer::new(Mode::Tty).finish(&p.snapshot(0), 80, 0);
+    let tty = Renderer::new(Mode::Tty).finish(&p.snapshot(0), 80, 0, 0);
     assert_eq!(tty.matches('\x1b').count(), 3, "{tty:?}"); // ESC[2K before each of the 3 lines
 }
 
