@@ -304,7 +304,7 @@ mod tests {
             .rev()
             .map(|h| Schema1Layer {
                 blob_sum: format!("sha256:{}", "a".repeat(64)),
-                empty: tree::parse(h).unwrap().get("throwaway") == Some(&Node::Bool(true)),
+                empty: tree::parse(h).is_ok_and(|v| v.get("throwaway") == Some(&Node::Bool(true))),
                 v1_compatibility: h.to_string(),
             })
             .collect()

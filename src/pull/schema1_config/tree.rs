@@ -43,7 +43,8 @@ fn until_nul(s: &str) -> &str {
 
 fn malformed(what: &str, at: usize) -> Error {
     Error::Malformed(format!(
-        "schema1 v1Compatibility is not valid JSON ({what} at byte {at})"
+        "schema1 v1Compatibility is not valid JSON ({what} at byte {at}); iSulad refuses \
+         this image as well (push it again as a schema2 image)"
     ))
 }
 
@@ -67,9 +68,30 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    /// Skips whitespace, which for yajl includes form feeds, vertical
+    /// tabs and comments (`/* */`, `//` to the end of the line).
     fn ws(&mut self) {
-        while matches!(self.s.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.i += 1;
+        loop {
+            while matches!(
+                self.s.get(self.i),
+                Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+            ) {
+                self.i += 1;
+            }
+            let rest = &self.s[self.i..];
+            if rest.starts_with(b"/*") {
+                match rest[2..].windows(2).position(|w| w == b"*/") {
+                    Some(end) => self.i += end + 4,
+                    None => return,
+                }
+            } else if rest.starts_with(b"//") {
+                match rest.iter().position(|&c| c == b'\n') {
+                    Some(end) => self.i += end + 1,
+                    None => self.i = self.s.len(),
+                }
+            } else {
+                return;
+            }
         }
     }
 
@@ -301,5 +323,11 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(parse(" -0.5e+3 ").unwrap(), Node::Number("-0.5e+3".into()));
+        let commented = "/* a */ {\"a\" // b\n :\x0b1\x0c}";
+        assert_eq!(
+            parse(commented).unwrap().get("a"),
+            Some(&Node::Number("1".into()))
+        );
+        assert!(parse("{} /* open").is_err());
     }
 }
