@@ -2,7 +2,7 @@
 //! schema2 manifests become OCI manifests (the blobs stay byte for byte,
 //! as skopeo's own copy does), and schema1 images get a synthesised config.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::digest::{Compression, sha256_of};
 use crate::distribution::manifest::{self, Descriptor, ImageManifest, Schema1Layer};
@@ -55,62 +55,12 @@ pub fn to_oci(fetched: &[u8], m: &ImageManifest) -> Vec<u8> {
     oci_manifest((&m.config.digest, m.config.size), &layers)
 }
 
-/// The config of a schema1 image: the top layer's v1Compatibility without
-/// its layer bookkeeping, plus `rootfs.diff_ids` of the non-empty layers
-/// and a `history` entry per layer.
+/// The config of a schema1 image, written byte for byte as iSulad writes
+/// it (so the image id is iSulad's): the top layer's v1Compatibility with
+/// what iSulad keeps of it, `rootfs.diff_ids` of the non-empty layers and
+/// a `history` entry per layer.
 pub fn schema1_config(layers: &[Schema1Layer], diff_ids: &[String]) -> Result<Vec<u8>, Error> {
-    let parse = |l: &Schema1Layer| -> Result<Map<String, Value>, Error> {
-        match crate::distribution::json::from_str(&l.v1_compatibility) {
-            Ok(Value::Object(o)) => Ok(o),
-            _ => Err(Error::Malformed(
-                "schema1 v1Compatibility is not a JSON object".to_string(),
-            )),
-        }
-    };
-    let top = layers
-        .last()
-        .ok_or_else(|| Error::Malformed("schema1 manifest has no layers".to_string()))?;
-    let mut config = parse(top)?;
-    for key in ["id", "parent", "Size", "parent_id", "layer_id", "throwaway"] {
-        config.remove(key);
-    }
-    let mut history = Vec::with_capacity(layers.len());
-    for l in layers {
-        let v1 = parse(l)?;
-        let mut h = Map::new();
-        if let Some(created) = v1.get("created") {
-            h.insert("created".into(), created.clone());
-        }
-        let cmd = v1
-            .get("container_config")
-            .and_then(|c| c.get("Cmd"))
-            .and_then(|c| c.as_array())
-            .map(|parts| {
-                parts
-                    .iter()
-                    .filter_map(|p| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            });
-        if let Some(cmd) = cmd {
-            h.insert("created_by".into(), Value::String(cmd));
-        }
-        for key in ["author", "comment"] {
-            if let Some(v) = v1.get(key) {
-                h.insert(key.into(), v.clone());
-            }
-        }
-        if l.empty {
-            h.insert("empty_layer".into(), Value::Bool(true));
-        }
-        history.push(Value::Object(h));
-    }
-    config.insert(
-        "rootfs".into(),
-        json!({ "type": "layers", "diff_ids": diff_ids }),
-    );
-    config.insert("history".into(), Value::Array(history));
-    Ok(serde_json::to_vec(&Value::Object(config)).expect("JSON values serialise"))
+    super::schema1_config::synthesise(layers, diff_ids)
 }
 
 /// The OCI media type of a schema1 layer, from its sniffed compression.
@@ -124,7 +74,7 @@ pub fn schema1_layer_type(c: Compression) -> &'static str {
 
 /// `rootfs.diff_ids` of an image config, checked against the layer count.
 pub fn diff_ids(config: &[u8], layers: usize) -> Result<Vec<String>, Error> {
-    let v: Value = crate::distribution::json::from_slice(config)
+    let v: Value = serde_json::from_slice(config)
         .map_err(|e| Error::Malformed(format!("image config is not valid JSON: {e}")))?;
     let ids: Vec<String> = v["rootfs"]["diff_ids"]
         .as_array()

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod flight;
 pub mod pipeline;
 pub mod report;
+mod schema1_config;
 
 use std::collections::{HashMap, VecDeque};
 use std::fs;
