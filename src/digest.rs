@@ -108,7 +108,8 @@ pub enum LayerFile {
     /// The bytes as served: a store of blobs keeps them.
     Blob,
     /// The uncompressed tar: a store that unpacks layers (iSulad's) then
-    /// reads plain tar instead of decompressing each layer again.
+    /// reads plain tar instead of decompressing each layer again. A working
+    /// file, unpacked at once: not synced to disk.
     Tar,
 }
 

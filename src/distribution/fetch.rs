@@ -399,11 +399,15 @@ pub fn fetch_sized_layer(
             let digests = finished.digests().map_err(|e| {
                 Error::Malformed(format!("layer {digest} is not a valid {media_type}: {e}"))
             })?;
-            finished
-                .out
-                .as_ref()
-                .map_or(Ok(()), File::sync_all)
-                .map_err(|e| Error::Store(format!("cannot sync {}: {e}", path.display())))?;
+            // a blob is kept in the store: on disk before it is named; a
+            // tar is a working file the store unpacks at once
+            if keep == LayerFile::Blob {
+                finished
+                    .out
+                    .as_ref()
+                    .map_or(Ok(()), File::sync_all)
+                    .map_err(|e| Error::Store(format!("cannot sync {}: {e}", path.display())))?;
+            }
             return Ok(digests);
         };
         if restarted || attempt >= ATTEMPTS {
