@@ -23,9 +23,6 @@ mod redirect;
 use collector::Collector;
 pub use redirect::{authority, web_scheme};
 
-/// libcurl's receive buffer (CURLOPT_BUFFERSIZE; its maximum is 512 KiB).
-const RECEIVE_BUFFER: usize = 256 * 1024;
-
 /// Most redirects followed for one request (iSulad: 30).
 pub const MAX_REDIRECTS: u32 = 30;
 /// libcurl's code for a transfer aborted by the progress callback.
@@ -303,10 +300,6 @@ fn configure(easy: &mut Easy, req: &Request<'_>, with_progress: bool) -> Result<
     // iSulad only turns spaces into %20; everything else goes as given.
     easy.url(&req.url.replace(' ', "%20"))?;
     easy.signal(false)?;
-    // libcurl's default 16 KiB receive buffer means a write callback (hash,
-    // decompress, write, progress) every 16 KiB; 256 KiB cuts that 16-fold
-    // at 256 KiB per handle (one handle per thread).
-    easy.buffer_size(RECEIVE_BUFFER)?;
     if req.http11_only {
         easy.http_version(HttpVersion::V11)?;
     }
