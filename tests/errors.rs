@@ -10,8 +10,6 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use isula_registry::auths::AuthStore;
-use isula_registry::distribution::reference::Platform;
 use isula_registry::error::Error;
 use isula_registry::host::embedded::EmbeddedHost;
 use isula_registry::pull::{self, PullRequest};
@@ -25,21 +23,13 @@ fn request(
     certs_dir: &Path,
     insecure: bool,
 ) -> PullRequest {
-    PullRequest {
-        image: format!("{host}/{repo_tag}"),
-        dest: "dest:v1".to_string(),
-        credentials: None,
+    pull_request(
+        &format!("{host}/{repo_tag}"),
+        "dest:v1",
+        certs_dir,
+        &dir.join("auths"),
         insecure,
-        skip_tls_verify: false,
-        platform: Platform {
-            os: "linux".into(),
-            architecture: "amd64".into(),
-            variant: None,
-        },
-        certs_dir: certs_dir.to_path_buf(),
-        auths: AuthStore::new(dir.join("auths")),
-        cancel: Arc::new(AtomicBool::new(false)),
-    }
+    )
 }
 
 /// Pulls into the store at `root`; the error's text.

@@ -7,13 +7,12 @@
 mod support;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+
 use std::time::{Duration, Instant};
 
-use isula_registry::auths::{AuthStore, Secret};
+use isula_registry::auths::Secret;
 use isula_registry::distribution::client::Credentials;
-use isula_registry::distribution::reference::Platform;
+
 use isula_registry::error::Error;
 use isula_registry::host::embedded::EmbeddedHost;
 use isula_registry::pull::{self, PullRequest, Pulled};
@@ -39,21 +38,13 @@ impl Env {
         self.dir.path().join("certs")
     }
     fn request(&self, image: &str, insecure: bool) -> PullRequest {
-        PullRequest {
-            image: image.to_string(),
-            dest: "hostile:v1".to_string(),
-            credentials: None,
+        pull_request(
+            image,
+            "hostile:v1",
+            &self.certs(),
+            &self.dir.path().join("auths"),
             insecure,
-            skip_tls_verify: false,
-            platform: Platform {
-                os: "linux".into(),
-                architecture: "amd64".into(),
-                variant: None,
-            },
-            certs_dir: self.certs(),
-            auths: AuthStore::new(self.dir.path().join("auths")),
-            cancel: Arc::new(AtomicBool::new(false)),
-        }
+        )
     }
 
     /// Pulls on a thread; the test fails if it takes longer than `limit`.

@@ -42,21 +42,13 @@ impl Env {
         certs_dir: &Path,
         insecure: bool,
     ) -> PullRequest {
-        PullRequest {
-            image: format!("{reg_host}/{repo_tag}"),
-            dest: dest.to_string(),
-            credentials: None,
+        pull_request(
+            &format!("{reg_host}/{repo_tag}"),
+            dest,
+            certs_dir,
+            &self.dir.path().join("auths"),
             insecure,
-            skip_tls_verify: false,
-            platform: Platform {
-                os: "linux".into(),
-                architecture: "amd64".into(),
-                variant: None,
-            },
-            certs_dir: certs_dir.to_path_buf(),
-            auths: self.auths(),
-            cancel: Arc::new(AtomicBool::new(false)),
-        }
+        )
     }
     fn pull(&self, req: &PullRequest, obs: &dyn Observer) -> Result<Pulled, Error> {
         pull::pull(req, &EmbeddedHost::new(self.store()), obs)

@@ -23,6 +23,8 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use certs::{Ca, CertPair};
@@ -266,4 +268,30 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
             None => (url_decode(p), String::new()),
         })
         .collect()
+}
+
+/// A pull of `image` (with its host) as `dest` for linux/amd64, with
+/// certs.d at `certs_dir` and logins stored under `auths_dir`.
+pub fn pull_request(
+    image: &str,
+    dest: &str,
+    certs_dir: &Path,
+    auths_dir: &Path,
+    insecure: bool,
+) -> isula_registry::pull::PullRequest {
+    isula_registry::pull::PullRequest {
+        image: image.to_string(),
+        dest: dest.to_string(),
+        credentials: None,
+        insecure,
+        skip_tls_verify: false,
+        platform: isula_registry::distribution::reference::Platform {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: None,
+        },
+        certs_dir: certs_dir.to_path_buf(),
+        auths: isula_registry::auths::AuthStore::new(auths_dir),
+        cancel: Arc::new(AtomicBool::new(false)),
+    }
 }
