@@ -464,6 +464,7 @@ static void invalid_arguments(void)
     CHECK_INT(pull(image, "Bad Name", true, false, NULL), -1);
     CHECK(isula_registry_last_error() != NULL);
     CHECK_INT(registry_pull(NULL), -1);
+    CHECK_CONTAINS(isula_registry_last_error(), "registry_pull needs options");
     CHECK_INT(registry_login(NULL), -1);
     CHECK_INT(registry_logout(NULL), -1);
     CHECK_INT(isula_registry_set_root(NULL), -1);

@@ -175,11 +175,14 @@ pub unsafe extern "C" fn registry_init(auths_dir: *mut c_char, certs_dir: *mut c
 /// `progress_status_store` NULL or from `progress_status_map_new`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn registry_pull(options: *mut registry_pull_options) -> c_int {
-    // SAFETY: per the contract.
-    let Some(o) = (unsafe { options.as_ref() }) else {
-        return -1;
-    };
     operation("registry_pull", || {
+        // SAFETY: per the contract.
+        let Some(o) = (unsafe { options.as_ref() }) else {
+            return Err(crate::error::Error::Invalid(
+                "registry_pull needs options: pass a registry_pull_options with image_name set"
+                    .into(),
+            ));
+        };
         // SAFETY: per the contract.
         let opts = unsafe { pull_options(o) }?;
         let cancel = Arc::new(AtomicBool::new(false));
