@@ -15,7 +15,8 @@ use crate::distribution::reference::Platform;
 use crate::error::Error;
 #[cfg(not(feature = "isulad"))]
 use crate::host::embedded::EmbeddedHost;
-use crate::pull::{self, Observer, PullRequest, Pulled};
+use crate::progress::event::Observer;
+use crate::pull::{self, PullRequest, Pulled};
 #[cfg(not(feature = "isulad"))]
 use crate::store::oci_layout::OciLayout;
 
@@ -141,6 +142,7 @@ pub fn pull(
 ) -> Result<Pulled, Error> {
     let req = PullRequest {
         image: transform_image(&options.image),
+        asked: options.image.clone(),
         dest: options.dest.clone(),
         credentials: options
             .credentials

@@ -20,7 +20,6 @@ pub mod error;
 pub mod ffi;
 pub mod host;
 pub mod progress;
-pub mod progress_map;
 pub mod pull;
 pub mod session;
 pub mod store;

@@ -10,10 +10,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::api::{self, PullOptions};
-use crate::distribution::reference;
 use crate::error::Error;
-use crate::progress::model::{EntryKind, Event, Phase, PullProgress, Snapshot};
-use crate::pull::{Observer, Report};
+use crate::progress::event::{Event, Observer};
+use crate::progress::model::{PullProgress, Snapshot};
 
 /// How a pull ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,8 +31,6 @@ pub struct PullSession {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Feeds another observer too (e.g. iSulad's progress map).
     extra: Option<Box<dyn Observer>>,
-    /// The reference the pull was asked for (`Pulling from`, final line).
-    image: String,
 }
 
 impl PullSession {
@@ -47,7 +44,6 @@ impl PullSession {
             ended_cv: Condvar::new(),
             thread: Mutex::new(None),
             extra,
-            image: options.image.clone(),
         });
         let worker = session.clone();
         let handle = thread::Builder::new()
@@ -135,14 +131,6 @@ impl PullSession {
             .unwrap_or_else(PoisonError::into_inner)
             .snapshot(now)
     }
-
-    fn apply(&self, events: Vec<Event>) {
-        let now = self.now_ms();
-        let mut model = self.model.lock().unwrap_or_else(PoisonError::into_inner);
-        for e in events {
-            model.apply(e, now);
-        }
-    }
 }
 
 impl Drop for PullSession {
@@ -151,87 +139,15 @@ impl Drop for PullSession {
     }
 }
 
-/// How a layer being stored is shown: the daemon registers (unpacks) it,
-/// the embedded store just moves the verified blob in (Docker's word for
-/// that step is "Extracting").
-#[cfg(feature = "isulad")]
-const REGISTERING: Phase = Phase::Registering;
-#[cfg(not(feature = "isulad"))]
-const REGISTERING: Phase = Phase::Extracting;
-
-/// The model's events for one report of the pull.
-pub fn events_for(report: &Report, image: &str) -> Vec<Event> {
-    let phase = |id: &str, phase: Phase| Event::Phase {
-        id: id.to_string(),
-        phase,
-    };
-    match report {
-        Report::Resolving { name } => {
-            let (id, repo) = match reference::split_image_name(name) {
-                Ok(r) => (r.tag, r.name),
-                Err(_) => (String::new(), name.clone()),
-            };
-            vec![Event::Pulling { id, name: repo }]
-        }
-        Report::Resolved { layers, config } => {
-            let mut events = vec![Event::Layers(layers.clone())];
-            if !config.0.is_empty() {
-                events.push(Event::Add {
-                    id: config.0.clone(),
-                    kind: EntryKind::Config,
-                    total: config.1,
-                });
-            }
-            events
-        }
-        Report::LayerExists { digest } => vec![phase(digest, Phase::AlreadyExists)],
-        Report::Downloading {
-            digest, current, ..
-        } => vec![Event::Bytes {
-            id: digest.clone(),
-            current: *current,
-        }],
-        Report::Retrying {
-            digest,
-            attempt,
-            wait,
-        } => vec![phase(
-            digest,
-            Phase::Retrying {
-                in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
-                attempt: *attempt,
-            },
-        )],
-        Report::Restarted { digest } => vec![Event::Restart { id: digest.clone() }],
-        Report::Verifying { digest } => vec![phase(digest, Phase::Verifying)],
-        Report::Downloaded { digest } => vec![phase(digest, Phase::DownloadComplete)],
-        // the embedded store moves the blob in; the daemon unpacks it
-        Report::Registering { digest } => vec![phase(digest, REGISTERING)],
-        Report::Registered { digest } => vec![phase(digest, Phase::PullComplete)],
-        Report::Digest { digest } => vec![Event::Digest(digest.clone())],
-        Report::Done { name, up_to_date } => {
-            vec![Event::Done {
-                name: name.clone(),
-                reference: image.to_string(),
-                up_to_date: *up_to_date,
-            }]
-        }
-        Report::Failed { digest, reason } => {
-            let mut events = Vec::new();
-            if let Some(d) = digest {
-                events.push(phase(d, Phase::Failed(reason.clone())));
-            }
-            events.push(Event::Failed(reason.clone()));
-            events
-        }
-    }
-}
-
 impl Observer for PullSession {
-    fn report(&self, report: Report) {
+    fn observe(&self, event: Event) {
         if let Some(extra) = &self.extra {
-            extra.report(report.clone());
+            extra.observe(event.clone());
         }
-        self.apply(events_for(&report, &self.image));
+        let now = self.now_ms();
+        self.model
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .apply(event, now);
     }
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::AtomicBool;
 
 use isula_registry::error::Error;
 use isula_registry::host::embedded::EmbeddedHost;
+use isula_registry::progress::event::Silent;
 use isula_registry::pull::{self, PullRequest};
 use isula_registry::store::oci_layout::OciLayout;
 use support::*;
@@ -35,8 +36,8 @@ fn request(
 /// Pulls into the store at `root`; the error's text.
 fn pull_error(root: &Path, req: &PullRequest) -> String {
     let store = OciLayout::open(root).unwrap();
-    let err = pull::pull(req, &EmbeddedHost::new(store), &pull::report::Silent)
-        .expect_err("the pull should fail");
+    let err =
+        pull::pull(req, &EmbeddedHost::new(store), &Silent).expect_err("the pull should fail");
     let text = err.to_string();
     eprintln!("error: {text}");
     text
@@ -83,7 +84,7 @@ fn unknown_ca_names_the_file_to_put_it_in() {
     std::fs::create_dir_all(want.parent().unwrap()).unwrap();
     std::fs::copy(reg.ca_file(), &want).unwrap();
     let store = OciLayout::open(dir.path().join("store")).unwrap();
-    pull::pull(&req, &EmbeddedHost::new(store), &pull::report::Silent).unwrap();
+    pull::pull(&req, &EmbeddedHost::new(store), &Silent).unwrap();
 }
 
 #[test]
@@ -258,12 +259,8 @@ fn disk_full_and_read_only_store() {
         insecure: true,
         ..Default::default()
     };
-    let err = isula_registry::api::pull(
-        &options,
-        &pull::report::Silent,
-        Arc::new(AtomicBool::new(false)),
-    )
-    .unwrap_err();
+    let err =
+        isula_registry::api::pull(&options, &Silent, Arc::new(AtomicBool::new(false))).unwrap_err();
     assert!(matches!(err, Error::Store(_)), "{err}");
     let err = err.to_string();
     eprintln!("error: {err}");

@@ -15,6 +15,7 @@ use isula_registry::distribution::client::Credentials;
 
 use isula_registry::error::Error;
 use isula_registry::host::embedded::EmbeddedHost;
+use isula_registry::progress::event::{Event, Observer, Silent};
 use isula_registry::pull::{self, PullRequest, Pulled};
 use isula_registry::store::oci_layout::OciLayout;
 use support::hostile::{Auth, Blob, Hostile, Plan, REPO, TAG};
@@ -54,7 +55,7 @@ impl Env {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let host = EmbeddedHost::new(OciLayout::open(root).unwrap());
-            let _ = tx.send(pull::pull(&req, &host, &pull::report::Silent));
+            let _ = tx.send(pull::pull(&req, &host, &Silent));
         });
         let result = rx
             .recv_timeout(limit + Duration::from_secs(30))
@@ -552,9 +553,9 @@ fn a_huge_token_lifetime_does_not_crash_the_pull() {
 /// (on the download's own thread, inside libcurl's progress callback).
 struct PanicsOnDownload;
 
-impl pull::Observer for PanicsOnDownload {
-    fn report(&self, r: pull::Report) {
-        if matches!(r, pull::Report::Downloading { .. }) {
+impl Observer for PanicsOnDownload {
+    fn observe(&self, e: Event) {
+        if matches!(e, Event::Bytes { .. }) {
             panic!("observer bug");
         }
     }

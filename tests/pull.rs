@@ -12,7 +12,9 @@ use isula_registry::distribution::client::Credentials;
 use isula_registry::distribution::reference::Platform;
 use isula_registry::error::Error;
 use isula_registry::host::embedded::EmbeddedHost;
-use isula_registry::pull::{self, Observer, PullRequest, Pulled, Report};
+use isula_registry::progress::event::{Event, Observer, Phase, Silent};
+use isula_registry::progress::map::{MapFeed, ProgressStatusMap};
+use isula_registry::pull::{self, PullRequest, Pulled};
 use isula_registry::store::oci_layout::OciLayout;
 use support::*;
 
@@ -65,18 +67,23 @@ impl Env {
     }
 }
 
-/// Records every report.
+/// Records every event.
 #[derive(Default)]
-struct Recorder(Mutex<Vec<Report>>);
+struct Recorder(Mutex<Vec<Event>>);
 
 impl Observer for Recorder {
-    fn report(&self, r: Report) {
-        self.0.lock().unwrap().push(r);
+    fn observe(&self, e: Event) {
+        self.0.lock().unwrap().push(e);
     }
 }
 
+/// `id` entered `phase`.
+fn phase(id: &str, phase: Phase) -> Event {
+    Event::phase(id, phase)
+}
+
 impl Recorder {
-    fn reports(&self) -> Vec<Report> {
+    fn reports(&self) -> Vec<Event> {
         self.0.lock().unwrap().clone()
     }
     /// Byte counts of a digest never go back except right after a restart.
@@ -84,8 +91,9 @@ impl Recorder {
         let mut last: std::collections::HashMap<String, u64> = Default::default();
         for r in self.reports() {
             match r {
-                Report::Downloading {
-                    digest, current, ..
+                Event::Bytes {
+                    id: digest,
+                    current,
                 } => {
                     let prev = last.insert(digest.clone(), current).unwrap_or(0);
                     assert!(
@@ -93,7 +101,7 @@ impl Recorder {
                         "{digest} went back from {prev} to {current}"
                     );
                 }
-                Report::Restarted { digest } => {
+                Event::Restart { id: digest } => {
                     last.remove(&digest);
                 }
                 _ => {}
@@ -156,18 +164,17 @@ fn pulls_oci_gzip_image_as_skopeo_would() {
     );
     rec.assert_monotonic();
     let reports = rec.reports();
-    assert!(reports.contains(&Report::Done {
-        name: "sample:v1".into(),
-        up_to_date: false
-    }));
+    assert!(reports.iter().any(|e| matches!(e, Event::Done {
+        name,
+        up_to_date: false,
+        ..
+    } if name == "sample:v1")));
     for l in &built.layers {
-        assert!(reports.contains(&Report::Registered {
-            digest: l.digest.clone()
-        }));
+        assert!(reports.contains(&phase(&l.digest, Phase::PullComplete)));
     }
 
     // again: nothing to fetch
-    let again = env.pull(&req, &pull::report::Silent).unwrap();
+    let again = env.pull(&req, &Silent).unwrap();
     assert!(again.up_to_date);
 }
 
@@ -185,7 +192,7 @@ fn pulls_zstd_and_uncompressed_layers() {
             reg.certs_dir(),
             true,
         );
-        env.pull(&req, &pull::report::Silent).unwrap();
+        env.pull(&req, &Silent).unwrap();
         let raw = env.store().read_blob(&built.manifest_digest).unwrap();
         let m: serde_json::Value = serde_json::from_slice(&raw).unwrap();
         assert_eq!(
@@ -217,7 +224,7 @@ fn pulls_docker_schema2_as_an_oci_image() {
         reg.certs_dir(),
         true,
     );
-    let pulled = env.pull(&req, &pull::report::Silent).unwrap();
+    let pulled = env.pull(&req, &Silent).unwrap();
     assert_eq!(pulled.digest, digest, "reported digest is the registry's");
     let inspected = skopeo_inspect_oci(&env.root(), "docker:v1").unwrap();
     assert_eq!(
@@ -249,7 +256,7 @@ fn chooses_the_platform_from_an_index_and_a_docker_list() {
         reg.certs_dir(),
         true,
     );
-    let pulled = env.pull(&req, &pull::report::Silent).unwrap();
+    let pulled = env.pull(&req, &Silent).unwrap();
     assert_eq!(
         pulled.digest, index.index_digest,
         "the digest shown is the index's"
@@ -261,7 +268,7 @@ fn chooses_the_platform_from_an_index_and_a_docker_list() {
 
     req.dest = "m:arm64".into();
     req.platform = Platform::parse("linux/arm64/v8").unwrap();
-    env.pull(&req, &pull::report::Silent).unwrap();
+    env.pull(&req, &Silent).unwrap();
     assert_eq!(
         skopeo_inspect_oci(&env.root(), "m:arm64").unwrap()["Digest"],
         arm64.manifest_digest.as_str()
@@ -275,15 +282,12 @@ fn chooses_the_platform_from_an_index_and_a_docker_list() {
         true,
     );
     list.platform = Platform::parse("linux/arm64").unwrap();
-    env.pull(&list, &pull::report::Silent).unwrap();
+    env.pull(&list, &Silent).unwrap();
     let stored = skopeo_inspect_oci(&env.root(), "l:arm64").unwrap();
     assert_eq!(stored["Layers"], serde_json::json!(arm64.layer_digests()));
 
     req.platform = Platform::parse("linux/s390x").unwrap();
-    let err = env
-        .pull(&req, &pull::report::Silent)
-        .unwrap_err()
-        .to_string();
+    let err = env.pull(&req, &Silent).unwrap_err().to_string();
     assert!(
         err.contains("no image for platform linux/s390x") && err.contains("linux/arm64"),
         "{err}"
@@ -299,7 +303,7 @@ fn pulls_schema1_images() {
     let built = sample(env.dir.path(), Compression::Gzip);
     push_docker_v2s1(&built.layout_dir, "v1", &reg, "test/old:v1").unwrap();
     let req = env.request(&reg.host(), "test/old:v1", "old:v1", reg.certs_dir(), true);
-    env.pull(&req, &pull::report::Silent).unwrap();
+    env.pull(&req, &Silent).unwrap();
     let config_digest = skopeo_inspect_oci(&env.root(), "old:v1").unwrap();
     assert_eq!(
         config_digest["Layers"],
@@ -316,24 +320,21 @@ fn https_with_certs_d_and_wrong_ca() {
     push_oci(&built.layout_dir, "v1", &reg, "test/tls:v1").unwrap();
 
     let req = env.request(&reg.host(), "test/tls:v1", "tls:v1", reg.certs_dir(), false);
-    env.pull(&req, &pull::report::Silent).unwrap();
+    env.pull(&req, &Silent).unwrap();
 
     let empty = env.dir.path().join("no-certs");
     let env2 = Env::new();
     let req = env2.request(&reg.host(), "test/tls:v1", "tls:v1", &empty, false);
-    let err = env2
-        .pull(&req, &pull::report::Silent)
-        .unwrap_err()
-        .to_string();
+    let err = env2.pull(&req, &Silent).unwrap_err().to_string();
     assert!(err.to_lowercase().contains("certificate"), "{err}");
     assert!(env2.store().find("tls:v1").unwrap().is_none());
     // insecure does not mean "no verification": only plain http is allowed
     let mut insecure = req.clone();
     insecure.insecure = true;
-    assert!(env2.pull(&insecure, &pull::report::Silent).is_err());
+    assert!(env2.pull(&insecure, &Silent).is_err());
     let mut skip = req;
     skip.skip_tls_verify = true;
-    env2.pull(&skip, &pull::report::Silent).unwrap();
+    env2.pull(&skip, &Silent).unwrap();
 }
 
 #[test]
@@ -350,7 +351,7 @@ fn basic_auth_with_given_and_stored_credentials() {
         false,
     );
 
-    let err = env.pull(&req, &pull::report::Silent).unwrap_err();
+    let err = env.pull(&req, &Silent).unwrap_err();
     assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
     assert!(
         err.to_string().contains(&format!(
@@ -365,13 +366,13 @@ fn basic_auth_with_given_and_stored_credentials() {
         password: Secret::new("wrong".into()),
     });
     assert!(matches!(
-        env.pull(&req, &pull::report::Silent),
+        env.pull(&req, &Silent),
         Err(Error::Unauthorized { .. })
     ));
 
     req.credentials = None;
     env.auths().save(&reg.host(), "alice", "s3cr3t!pw").unwrap();
-    env.pull(&req, &pull::report::Silent).unwrap();
+    env.pull(&req, &Silent).unwrap();
 }
 
 #[test]
@@ -387,7 +388,7 @@ fn token_auth_fetches_one_token_per_pull_and_refreshes_on_401() {
 
     let before = token.token_requests();
     let req = env.request(&reg.host(), "test/tok:v1", "tok:v1", reg.certs_dir(), false);
-    env.pull(&req, &pull::report::Silent).unwrap();
+    env.pull(&req, &Silent).unwrap();
     assert_eq!(
         token.token_requests() - before,
         1,
@@ -406,7 +407,7 @@ fn token_auth_fetches_one_token_per_pull_and_refreshes_on_401() {
         username: "bob".into(),
         password: Secret::new("hunter2".into()),
     });
-    env2.pull(&req, &pull::report::Silent).unwrap();
+    env2.pull(&req, &Silent).unwrap();
     assert!(token.last_had_basic_auth());
     assert!(token.last_query().unwrap().contains("account=bob"));
 
@@ -414,7 +415,7 @@ fn token_auth_fetches_one_token_per_pull_and_refreshes_on_401() {
         username: "bob".into(),
         password: Secret::new("nope".into()),
     });
-    let err = Env::new().pull(&req, &pull::report::Silent).unwrap_err();
+    let err = Env::new().pull(&req, &Silent).unwrap_err();
     assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
 
     // a registry that starts refusing the cached token: fetched again, once
@@ -441,7 +442,7 @@ fn token_auth_fetches_one_token_per_pull_and_refreshes_on_401() {
         true,
     );
     let before = token.token_requests();
-    env3.pull(&req, &pull::report::Silent).unwrap();
+    env3.pull(&req, &Silent).unwrap();
     assert_eq!(
         token.token_requests() - before,
         2,
@@ -479,16 +480,14 @@ fn transient_failures_are_retried_and_resumed() {
     rec.assert_monotonic();
     let reports = rec.reports();
     assert!(
-        !reports.contains(&Report::Restarted {
-            digest: big.digest.clone()
+        !reports.contains(&Event::Restart {
+            id: big.digest.clone()
         }),
         "resumed, not restarted"
     );
-    assert!(
-        reports
-            .iter()
-            .any(|r| matches!(r, Report::Retrying { digest, .. } if *digest == big.digest))
-    );
+    assert!(reports.iter().any(
+        |r| matches!(r, Event::Phase { id, phase: Phase::Retrying { .. } } if *id == big.digest)
+    ));
     assert_unpacks_like_reference(&env, "flaky:v1", &built);
 }
 
@@ -511,9 +510,10 @@ fn a_bad_blob_is_fetched_again_then_fails_cleanly() {
         true,
     );
     env.pull(&req, &rec).unwrap();
-    assert!(rec.reports().contains(&Report::Restarted {
-        digest: layer.clone()
-    }));
+    assert!(
+        rec.reports()
+            .contains(&Event::Restart { id: layer.clone() })
+    );
 
     let env2 = Env::new();
     proxy.corrupt(&layer, 10);
@@ -524,10 +524,7 @@ fn a_bad_blob_is_fetched_again_then_fails_cleanly() {
         reg.certs_dir(),
         true,
     );
-    let err = env2
-        .pull(&req, &pull::report::Silent)
-        .unwrap_err()
-        .to_string();
+    let err = env2.pull(&req, &Silent).unwrap_err().to_string();
     assert!(
         err.starts_with(&format!("digest mismatch for layer {layer}")),
         "{err}"
@@ -551,7 +548,7 @@ fn missing_image_and_bad_names() {
     let built = sample(env.dir.path(), Compression::Gzip);
     push_oci(&built.layout_dir, "v1", &reg, "test/x:v1").unwrap();
     let req = env.request(&reg.host(), "test/x:nope", "x:nope", reg.certs_dir(), true);
-    let err = env.pull(&req, &pull::report::Silent).unwrap_err();
+    let err = env.pull(&req, &Silent).unwrap_err();
     assert!(
         err.to_string()
             .starts_with("manifest unknown: test/x:nope: the repository has no such tag"),
@@ -559,7 +556,7 @@ fn missing_image_and_bad_names() {
     );
     let bad = env.request(&reg.host(), "Test/X:v1", "x", reg.certs_dir(), true);
     assert!(
-        env.pull(&bad, &pull::report::Silent)
+        env.pull(&bad, &Silent)
             .unwrap_err()
             .to_string()
             .starts_with("Invalid image name")
@@ -582,13 +579,13 @@ fn concurrent_pulls_download_each_shared_blob_once() {
         env.request(&proxy.host(), "test/a:v1", "a:v1", reg.certs_dir(), true),
         env.request(&proxy.host(), "test/b:v1", "b:v1", reg.certs_dir(), true),
     ];
-    let maps: Vec<_> = (0..2)
-        .map(|_| isula_registry::progress_map::ProgressStatusMap::new())
-        .collect();
+    let maps: Vec<_> = (0..2).map(|_| ProgressStatusMap::new()).collect();
     std::thread::scope(|s| {
         for (req, map) in reqs.iter().zip(&maps) {
             let store = store.clone();
-            s.spawn(move || pull::pull(req, &EmbeddedHost::new(store), map).unwrap());
+            s.spawn(move || {
+                pull::pull(req, &EmbeddedHost::new(store), &MapFeed::new(map)).unwrap()
+            });
         }
     });
     for l in &built.layers {
@@ -620,7 +617,7 @@ fn cancel_stops_a_pull_and_leaves_nothing() {
     let cancel = req.cancel.clone();
     let started = std::time::Instant::now();
     let result = std::thread::scope(|s| {
-        let pulling = s.spawn(|| env.pull(&req, &pull::report::Silent));
+        let pulling = s.spawn(|| env.pull(&req, &Silent));
         std::thread::sleep(std::time::Duration::from_millis(700));
         cancel.store(true, Ordering::Relaxed);
         pulling.join().unwrap()
@@ -632,7 +629,7 @@ fn cancel_stops_a_pull_and_leaves_nothing() {
     proxy.clear_rules();
     let mut again = req.clone();
     again.cancel = Arc::new(AtomicBool::new(false));
-    env.pull(&again, &pull::report::Silent).unwrap();
+    env.pull(&again, &Silent).unwrap();
 }
 
 #[test]
@@ -652,7 +649,7 @@ fn layers_already_stored_are_not_downloaded() {
 
     env.pull(
         &env.request(&proxy.host(), "test/base:v1", "base", reg.certs_dir(), true),
-        &pull::report::Silent,
+        &Silent,
     )
     .unwrap();
     let rec = Recorder::default();
@@ -670,9 +667,10 @@ fn layers_already_stored_are_not_downloaded() {
     let (shared, new) = b.layers.split_at(a.layers.len());
     for l in shared {
         assert_eq!(proxy.blob_gets(&l.digest), 1, "{} fetched again", l.digest);
-        assert!(rec.reports().contains(&Report::LayerExists {
-            digest: l.digest.clone()
-        }));
+        assert!(
+            rec.reports()
+                .contains(&phase(&l.digest, Phase::AlreadyExists))
+        );
     }
     assert_eq!(proxy.blob_gets(&new[0].digest), 1);
     assert_unpacks_like_reference(&env, "bigger", &b);

@@ -35,7 +35,6 @@ use std::path::{Path, PathBuf};
 
 use super::registry_type::{challenge, layer_blob, pull_descriptor};
 use super::timestamp::types_timestamp_t;
-use crate::pull::{Observer, Report};
 
 // ---------------------------------------------------------------------------
 // Mirrors of the daemon's structs (x86_64 / aarch64 LP64 layouts, contract 2).
@@ -589,55 +588,20 @@ pub fn log(level: LogLevel, message: &str) {
     unsafe { isula_registry_log(level as c_int, message.as_ptr()) }
 }
 
-/// Feeds the daemon's progress map (`registry_pull_options.
-/// progress_status_store`, owned by the daemon's progress.c) through its
-/// own `progress_status_map_udpate`: per layer digest, the absolute bytes
-/// received so far and the manifest's size as the total (a resumed
-/// download never goes back). NULL feeds nothing. The pointer is never
-/// dereferenced here, only handed to the daemon.
-pub struct ProgressFeed(*mut c_void);
-
-// SAFETY: the daemon's map has its own mutex; the pointer is only passed
-// to progress_status_map_udpate, which the daemon calls from any thread.
-unsafe impl Send for ProgressFeed {}
-// SAFETY: as above.
-unsafe impl Sync for ProgressFeed {}
-
-impl ProgressFeed {
-    pub fn new<T>(map: *mut T) -> Self {
-        ProgressFeed(map.cast())
-    }
-}
-
-impl Observer for ProgressFeed {
-    fn report(&self, report: Report) {
-        if self.0.is_null() {
-            return;
-        }
-        if let Report::Downloading {
-            digest,
-            current,
-            total,
-        } = report
-        {
-            let Ok(key) = CString::new(digest) else {
-                return;
-            };
-            let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-            // SAFETY: the map is the daemon's (valid for the whole pull per
-            // registry_pull's contract); key is a C string the daemon copies.
-            let ok = unsafe {
-                progress_status_map_udpate(
-                    self.0,
-                    key.as_ptr().cast_mut(),
-                    clamp(current),
-                    clamp(total),
-                )
-            };
-            if !ok {
-                // a failing progress sink never fails a pull
-                log(LogLevel::Debug, "progress_status_map_udpate failed");
-            }
-        }
+/// Sets `key` to `{dlnow, dltotal}` in the daemon's progress map through
+/// the daemon's own `progress_status_map_udpate` (it copies the key). A
+/// failing update is logged, never an error: progress cannot fail a pull.
+///
+/// # Safety
+/// `map` is a live `progress_status_map *` of the daemon (its progress.c,
+/// which locks the map itself, from any thread).
+pub unsafe fn progress_update(map: *mut c_void, key: &str, dlnow: i64, dltotal: i64) {
+    let Ok(key) = CString::new(key) else {
+        return;
+    };
+    // SAFETY: `map` per this function's contract; `key` is a C string.
+    let ok = unsafe { progress_status_map_udpate(map, key.as_ptr().cast_mut(), dlnow, dltotal) };
+    if !ok {
+        log(LogLevel::Debug, "progress_status_map_udpate failed");
     }
 }

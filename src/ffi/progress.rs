@@ -15,7 +15,9 @@ use std::ffi::c_char;
 use super::cstr::opt_str;
 #[cfg(not(feature = "isulad"))]
 use super::guard;
-use crate::progress_map::ProgressStatusMap;
+use std::ptr::NonNull;
+
+use crate::progress::map::{MapFeed, MapTarget, ProgressStatusMap};
 
 /// Opaque, thread-safe map from key to `progress`.
 pub struct progress_status_map {
@@ -124,4 +126,43 @@ pub unsafe extern "C" fn progress_status_map_free(map: *mut progress_status_map)
             drop(unsafe { Box::from_raw(map) });
         }
     })
+}
+
+/// A `progress_status_map *` received from C, as a [`MapTarget`]: this
+/// library's map, or with the `isulad` feature the daemon's (fed through
+/// its own `progress_status_map_udpate`, never dereferenced here). This is
+/// the one place that picks between the two.
+pub(crate) struct MapHandle(NonNull<progress_status_map>);
+
+// SAFETY: both maps lock themselves and may be updated from any thread;
+// whoever hands the pointer over keeps the map alive while it is used
+// (registry_pull: the call; isula_registry_pull_start: until the handle is
+// freed; the descriptor API: the descriptor's life).
+unsafe impl Send for MapHandle {}
+// SAFETY: as above.
+unsafe impl Sync for MapHandle {}
+
+impl MapHandle {
+    /// `None` for NULL. The map must outlive the handle (see above).
+    pub(crate) fn new(map: *mut progress_status_map) -> Option<MapHandle> {
+        NonNull::new(map).map(MapHandle)
+    }
+
+    /// An observer that feeds a pull's events into the map.
+    pub(crate) fn feed(map: *mut progress_status_map) -> Option<MapFeed<MapHandle>> {
+        MapHandle::new(map).map(MapFeed::new)
+    }
+}
+
+impl MapTarget for MapHandle {
+    fn update(&self, key: &str, dlnow: i64, dltotal: i64) {
+        #[cfg(feature = "isulad")]
+        // SAFETY: a live daemon map, per MapHandle::new.
+        unsafe {
+            super::daemon::progress_update(self.0.as_ptr().cast(), key, dlnow, dltotal)
+        };
+        #[cfg(not(feature = "isulad"))]
+        // SAFETY: a live map from progress_status_map_new, per MapHandle::new.
+        unsafe { self.0.as_ref() }.inner.update(key, dlnow, dltotal);
+    }
 }

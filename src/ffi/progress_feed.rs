@@ -11,8 +11,8 @@ use std::time::Instant;
 use super::cstr::{opt_str, strdup};
 use super::pull_handle::{isula_registry_renderer, terminal_size};
 use super::{guard, last_error};
+use crate::progress::event::Phase;
 use crate::progress::feed::Feed;
-use crate::progress::model::Phase;
 
 /// A layer's phase as the sender knows it, for `isula_registry_feed_entry`.
 /// `INFER` (0) lets the feed infer it from the bytes: none -> Waiting,

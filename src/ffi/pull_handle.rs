@@ -8,13 +8,10 @@ use std::time::Duration;
 
 use super::cstr::strdup;
 use super::guard;
-#[cfg(not(feature = "isulad"))]
-use super::progress::progress_status_map;
+use super::progress::MapHandle;
 use super::registry::{pull_options, registry_pull_options};
+use crate::progress::event::Observer;
 use crate::progress::render::{Mode, Renderer, UNKNOWN_WIDTH};
-use crate::pull::Observer;
-#[cfg(not(feature = "isulad"))]
-use crate::pull::Report;
 use crate::session::{Ended, PullSession};
 
 /// A running or finished pull (opaque).
@@ -47,29 +44,6 @@ pub struct isula_registry_renderer {
     pub(super) renderer: Renderer,
 }
 
-/// The daemon-style `{dlnow, dltotal}` map, fed alongside the model (with
-/// the `isulad` feature the map is the daemon's: see daemon::ProgressFeed).
-#[cfg(not(feature = "isulad"))]
-struct MapObserver(*mut progress_status_map);
-
-// SAFETY: the map is thread-safe (its own locks), and the caller of
-// isula_registry_pull_start keeps it alive until isula_registry_pull_free.
-#[cfg(not(feature = "isulad"))]
-unsafe impl Send for MapObserver {}
-// SAFETY: as above.
-#[cfg(not(feature = "isulad"))]
-unsafe impl Sync for MapObserver {}
-
-#[cfg(not(feature = "isulad"))]
-impl Observer for MapObserver {
-    fn report(&self, report: Report) {
-        // SAFETY: valid until the pull is freed, per isula_registry_pull_start.
-        if let Some(m) = unsafe { self.0.as_ref() } {
-            m.inner.report(report);
-        }
-    }
-}
-
 /// Starts `registry_pull(options)` on a new thread and returns its handle
 /// at once (NULL if `options` lacks an image or destination name). The
 /// options are copied; a `progress_status_store` in them is fed too and
@@ -94,15 +68,8 @@ pub unsafe extern "C" fn isula_registry_pull_start(
                 return std::ptr::null_mut();
             }
         };
-        let extra: Option<Box<dyn Observer>> = if o.progress_status_store.is_null() {
-            None
-        } else {
-            #[cfg(not(feature = "isulad"))]
-            let feed = MapObserver(o.progress_status_store);
-            #[cfg(feature = "isulad")]
-            let feed = super::daemon::ProgressFeed::new(o.progress_status_store);
-            Some(Box::new(feed))
-        };
+        let extra = MapHandle::feed(o.progress_status_store)
+            .map(|feed| Box::new(feed) as Box<dyn Observer>);
         let session = PullSession::start(opts, extra);
         Box::into_raw(Box::new(isula_registry_pull {
             session,

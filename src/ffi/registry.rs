@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::cstr::{free, free_sensitive, opt_str};
-use super::progress::progress_status_map;
+use super::progress::{MapHandle, progress_status_map};
 use super::{guard, last_error};
 use crate::api;
-#[cfg(not(feature = "isulad"))]
-use crate::pull::report::Silent;
+use crate::progress::event::Silent;
 
 /// Credentials; both NULL means "use the ones stored by login".
 #[repr(C)]
@@ -186,18 +185,8 @@ pub unsafe extern "C" fn registry_pull(options: *mut registry_pull_options) -> c
         // SAFETY: per the contract.
         let opts = unsafe { pull_options(o) }?;
         let cancel = Arc::new(AtomicBool::new(false));
-        // with the daemon, the map is its own: fed through its
-        // progress_status_map_udpate, never dereferenced here
-        #[cfg(feature = "isulad")]
-        let result = api::pull(
-            &opts,
-            &super::daemon::ProgressFeed::new(o.progress_status_store),
-            cancel,
-        );
-        #[cfg(not(feature = "isulad"))]
-        // SAFETY: per the contract.
-        let result = match unsafe { o.progress_status_store.as_ref() } {
-            Some(m) => api::pull(&opts, &m.inner, cancel),
+        let result = match MapHandle::feed(o.progress_status_store) {
+            Some(feed) => api::pull(&opts, &feed, cancel),
             None => api::pull(&opts, &Silent, cancel),
         };
         result.map(|_| ())

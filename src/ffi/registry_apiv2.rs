@@ -30,9 +30,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::cstr::{free, free_sensitive, opt_str, strdup};
-use super::progress::progress_status_map;
+use super::progress::{MapHandle, progress_status_map};
 use super::registry::operation;
 use super::registry_type::{challenge, free_layer_blob, layer_blob, pull_descriptor};
+use crate::progress::map::{MapTarget, clamp};
 
 use crate::api;
 use crate::auths::Secret;
@@ -370,26 +371,8 @@ pub(crate) fn report_progress(
     current: u64,
     total: u64,
 ) {
-    if store.is_null() {
-        return;
-    }
-    #[cfg(feature = "isulad")]
-    {
-        use crate::pull::{Observer, Report};
-        super::daemon::ProgressFeed::new(store).report(Report::Downloading {
-            digest: digest.to_string(),
-            current,
-            total,
-        });
-    }
-    #[cfg(not(feature = "isulad"))]
-    {
-        let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        // SAFETY: a non-NULL map from progress_status_map_new, valid during
-        // the call per the descriptor's contract.
-        if let Some(m) = unsafe { store.as_ref() } {
-            m.inner.update(digest, clamp(current), clamp(total));
-        }
+    if let Some(map) = MapHandle::new(store) {
+        map.update(digest, clamp(current), clamp(total));
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::{Host, ImageReady, LayerPlan};
 use crate::distribution::manifest;
 use crate::error::Error;
-use crate::pull::{Observer, Report};
+use crate::progress::event::{Event, Observer, Phase};
 use crate::store::oci_layout::{Descriptor, OciLayout};
 
 pub struct EmbeddedHost {
@@ -85,9 +85,9 @@ impl Host for EmbeddedHost {
     fn register(&self, image: &ImageReady<'_>, obs: &dyn Observer) -> Result<(), Error> {
         for l in &image.layers {
             let Some(file) = l.file else { continue };
-            obs.report(Report::Registering {
-                digest: l.digest.to_string(),
-            });
+            // Docker's word for storing a layer is "Extracting"; here the
+            // verified blob is only moved in
+            obs.observe(Event::phase(l.digest, Phase::Extracting));
             if !file.exists() {
                 // the same blob twice in one image: moved already
             } else if self.store.has_blob(l.digest) {
@@ -97,9 +97,7 @@ impl Host for EmbeddedHost {
                     .commit_blob(file, l.digest)
                     .map_err(|e| Error::Store(format!("cannot store layer {}: {e}", l.digest)))?;
             }
-            obs.report(Report::Registered {
-                digest: l.digest.to_string(),
-            });
+            obs.observe(Event::phase(l.digest, Phase::PullComplete));
         }
         self.store
             .put_blob(image.config)

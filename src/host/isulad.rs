@@ -32,7 +32,7 @@ use crate::digest::LayerFile;
 use crate::error::Error;
 use crate::ffi::daemon::{self, DaemonLayer, LogLevel};
 use crate::ffi::timestamp::types_timestamp_t;
-use crate::pull::{Observer, Report};
+use crate::progress::event::{Event, Observer, Phase};
 
 /// iSulad's `REGISTRY_TMPDIR_PREFIX`: the daemon removes stale
 /// `registry-*` directories at start.
@@ -128,9 +128,7 @@ impl IsuladHost {
         }
         let parent = state.chain.last().cloned();
         let id = next_chain_id(parent.as_deref(), layer.diff_id)?;
-        obs.report(Report::Registering {
-            digest: layer.digest.to_string(),
-        });
+        obs.observe(Event::phase(layer.digest, Phase::Registering));
         match layer.file {
             None => {
                 let Some(stored) = state.reused.get(index).and_then(Option::as_ref) else {
@@ -176,9 +174,7 @@ impl IsuladHost {
                 }
             }
         }
-        obs.report(Report::Registered {
-            digest: layer.digest.to_string(),
-        });
+        obs.observe(Event::phase(layer.digest, Phase::PullComplete));
         state.chain.push(id);
         Ok(())
     }

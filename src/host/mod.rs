@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::digest::LayerFile;
 use crate::error::Error;
-use crate::pull::Observer;
+use crate::progress::event::Observer;
 
 /// A layer as the manifest describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]

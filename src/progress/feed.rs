@@ -25,7 +25,8 @@
 //! - Nothing here reads a clock: every call takes `now_ms`, on a monotonic
 //!   clock of the caller's (the C API uses one of its own).
 
-use super::model::{EntryKind, Event, Phase, PullProgress, Snapshot};
+use super::event::{EntryKind, Event, Phase};
+use super::model::{PullProgress, Snapshot};
 
 /// The progress of one pull told frame by frame.
 #[derive(Clone, Debug, Default)]

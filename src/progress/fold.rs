@@ -14,7 +14,8 @@
 //! (failed, then transferring, then waiting), and one `+N more` line
 //! stands for the rest.
 
-use super::model::{Entry, Phase};
+use super::event::Phase;
+use super::model::Entry;
 use super::render::human_size;
 
 /// Layers with their place in the manifest.

@@ -1,7 +1,8 @@
 //! Golden tests of the tty block in a terminal of few rows, and a check
 //! on a model terminal that the scrollback never holds a copy of a row.
 
-use crate::progress::model::{Event, Phase, PullProgress};
+use crate::progress::event::{Event, Phase};
+use crate::progress::model::PullProgress;
 use crate::progress::render::{Mode, Renderer};
 
 /// A digest whose short id is `n` in 12 hex digits.

@@ -93,8 +93,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use super::event::{EntryKind, Phase, retrying_text};
 use super::fold;
-use super::model::{Entry, EntryKind, Header, Outcome, Phase, Snapshot, Summary, retrying_text};
+use super::model::{Entry, Header, Outcome, Snapshot, Summary};
 
 /// Docker shows the bar only when the terminal is wider than this.
 pub const BAR_MIN_COLUMNS: u16 = 110;

@@ -1,7 +1,8 @@
 //! Golden tests of the renderers: exact bytes for scripted pulls.
 
 use super::*;
-use crate::progress::model::{Event, PullProgress};
+use crate::progress::event::Event;
+use crate::progress::model::PullProgress;
 
 const L1: &str = "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
 const L2: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

@@ -11,7 +11,6 @@
 pub mod convert;
 pub mod flight;
 pub mod pipeline;
-pub mod report;
 mod schema1_config;
 
 use std::collections::{HashMap, VecDeque};
@@ -29,9 +28,9 @@ use crate::distribution::manifest::{self, ImageManifest, Manifest};
 use crate::distribution::reference::{self, Platform};
 use crate::error::Error;
 use crate::host::{Host, ImageReady, LayerPlan, LayerReady, RemoveOnDrop};
+use crate::progress::event::{EntryKind, Event, Observer, Phase};
 use flight::{Landed, Role};
 use pipeline::Pipeline;
-pub use report::{Observer, Report};
 
 /// Most layer downloads one pull runs at once (iSulad's value).
 pub const MAX_CONCURRENT: usize = 5;
@@ -42,6 +41,9 @@ pub struct PullRequest {
     /// Full reference with host, e.g. `127.0.0.1:5000/test/x:v1`; the host
     /// is used as given (the caller applies the registry transformation).
     pub image: String,
+    /// The reference as the caller asked for it, before the registry
+    /// transformation: what the pull's last line shows.
+    pub asked: String,
     /// The name to store it under.
     pub dest: String,
     /// Credentials; `None` uses the ones stored by login.
@@ -71,10 +73,11 @@ pub fn pull(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pu
         .unwrap_or_else(|p| Err(Error::from_panic("the pull", p.as_ref())));
     host.finish();
     if let Err(e) = &result {
-        obs.report(Report::Failed {
-            digest: failed_layer(e),
-            reason: e.to_string(),
-        });
+        let reason = e.to_string();
+        if let Some(layer) = failed_layer(e) {
+            obs.observe(Event::phase(&layer, Phase::Failed(reason.clone())));
+        }
+        obs.observe(Event::Failed(reason));
     }
     result
 }
@@ -149,8 +152,9 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
         },
     )?;
 
-    obs.report(Report::Resolving {
-        name: req.image.clone(),
+    obs.observe(Event::Pulling {
+        id: r.tag.clone(),
+        name: r.name.clone(),
     });
     let fetch::Resolved {
         top_digest: shown,
@@ -158,9 +162,7 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
         manifest: parsed,
         ..
     } = fetch::resolve_manifest(&client, &r.tag, &req.platform)?;
-    obs.report(Report::Digest {
-        digest: shown.clone(),
-    });
+    obs.observe(Event::Digest(shown.clone()));
     let cx = Ctx {
         req,
         host,
@@ -173,8 +175,9 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
         Manifest::Schema1 { layers, .. } => pull_schema1(&cx, &fetched, &layers)?,
         Manifest::Index { .. } => unreachable!("resolved above"),
     };
-    obs.report(Report::Done {
+    obs.observe(Event::Done {
         name: req.dest.clone(),
+        reference: req.asked.clone(),
         up_to_date,
     });
     Ok(Pulled {
@@ -294,26 +297,15 @@ fn download_all<T: Send>(
 /// when another pull stored it meanwhile.
 fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Landed>, Error> {
     if job.reusable && cx.host.arrived(&job.digest) {
-        cx.obs.report(Report::LayerExists {
-            digest: job.digest.clone(),
-        });
+        cx.obs
+            .observe(Event::phase(&job.digest, Phase::AlreadyExists));
         return Ok(None);
     }
     let path = work.file(&job.digest);
-    let (digest, total) = (job.digest.clone(), job.size);
-    let report_bytes = |current: u64| {
-        cx.obs.report(Report::Downloading {
-            digest: digest.clone(),
-            current,
-            total,
-        })
-    };
+    let digest = job.digest.clone();
+    let report_bytes = |current: u64| cx.obs.observe(Event::bytes(&digest, current));
     let mut fetch_here = |publish: &dyn Fn(u64)| -> Result<Landed, Error> {
-        cx.obs.report(Report::Downloading {
-            digest: digest.clone(),
-            current: 0,
-            total,
-        });
+        report_bytes(0);
         let size = (job.size > 0).then_some(job.size);
         let digests = fetch::fetch_sized_layer(
             cx.client,
@@ -327,19 +319,17 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
                     publish(n);
                     report_bytes(n);
                 }
-                FetchEvent::Retrying { attempt, wait } => cx.obs.report(Report::Retrying {
-                    digest: digest.clone(),
-                    attempt,
-                    wait,
-                }),
-                FetchEvent::Restarted => cx.obs.report(Report::Restarted {
-                    digest: digest.clone(),
-                }),
+                FetchEvent::Retrying { attempt, wait } => cx.obs.observe(Event::phase(
+                    &digest,
+                    Phase::Retrying {
+                        in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
+                        attempt,
+                    },
+                )),
+                FetchEvent::Restarted => cx.obs.observe(Event::Restart { id: digest.clone() }),
             },
         )?;
-        cx.obs.report(Report::Verifying {
-            digest: digest.clone(),
-        });
+        cx.obs.observe(Event::phase(&digest, Phase::Verifying));
         Ok(Landed {
             path: path.clone(),
             digests,
@@ -375,19 +365,17 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
             // this pull watched is complete ...
             Err(_) if job.reusable && cx.host.arrived(&job.digest) => {
                 report_bytes(theirs.digests.blob.size);
-                cx.obs.report(Report::Downloaded { digest });
+                cx.obs
+                    .observe(Event::phase(&digest, Phase::DownloadComplete));
                 return Ok(None);
             }
             // ... or failed and cleaned up: fetch it here
             Err(_) => fetch_here(&|_| {})?,
         },
     };
-    cx.obs.report(Report::Downloading {
-        digest: digest.clone(),
-        current: landed.digests.blob.size,
-        total,
-    });
-    cx.obs.report(Report::Downloaded { digest });
+    report_bytes(landed.digests.blob.size);
+    cx.obs
+        .observe(Event::phase(&digest, Phase::DownloadComplete));
     Ok(Some(landed))
 }
 
@@ -395,13 +383,16 @@ fn pull_image(cx: &Ctx<'_>, fetched: &FetchedManifest, m: &ImageManifest) -> Res
     if cx.host.up_to_date(&cx.req.dest, &m.config.digest)? {
         return Ok(true);
     }
-    cx.obs.report(Report::Resolved {
-        layers: m
-            .layers
+    cx.obs.observe(Event::Layers(
+        m.layers
             .iter()
             .map(|l| (l.digest.clone(), l.size))
             .collect(),
-        config: (m.config.digest.clone(), m.config.size),
+    ));
+    cx.obs.observe(Event::Add {
+        id: m.config.digest.clone(),
+        kind: EntryKind::Config,
+        total: m.config.size,
     });
     let plans: Vec<LayerPlan> = m
         .layers
@@ -417,9 +408,8 @@ fn pull_image(cx: &Ctx<'_>, fetched: &FetchedManifest, m: &ImageManifest) -> Res
     let mut jobs: Vec<Job> = Vec::new();
     for (l, here) in plans.iter().zip(&present) {
         if *here {
-            cx.obs.report(Report::LayerExists {
-                digest: l.digest.clone(),
-            });
+            cx.obs
+                .observe(Event::phase(&l.digest, Phase::AlreadyExists));
         } else if !jobs.iter().any(|j| j.digest == l.digest) {
             jobs.push(Job {
                 digest: l.digest.clone(),
@@ -502,10 +492,10 @@ fn pull_schema1(
     layers: &[manifest::Schema1Layer],
 ) -> Result<bool, Error> {
     let real: Vec<&manifest::Schema1Layer> = layers.iter().filter(|l| !l.empty).collect();
-    cx.obs.report(Report::Resolved {
-        layers: real.iter().map(|l| (l.blob_sum.clone(), 0)).collect(),
-        config: (String::new(), 0),
-    });
+    // schema1 has no config blob
+    cx.obs.observe(Event::Layers(
+        real.iter().map(|l| (l.blob_sum.clone(), 0)).collect(),
+    ));
     let work = Workdir::new(cx.host)?;
     let mut jobs: Vec<Job> = Vec::new();
     for l in &real {

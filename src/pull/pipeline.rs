@@ -11,8 +11,8 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use super::flight::Landed;
 use crate::error::Error;
 use crate::host::{Host, LayerPlan, LayerReady};
+use crate::progress::event::Observer;
 use crate::pull::convert;
-use crate::pull::report::Observer;
 
 /// The layers of one pull on their way to the host.
 pub struct Pipeline<'a> {
@@ -215,7 +215,7 @@ mod tests {
         let p = Pipeline::new(&plans, &present);
         let host = Recorder::default();
         let handed = thread::scope(|s| {
-            let run = s.spawn(|| p.run(&host, &crate::pull::report::Silent));
+            let run = s.spawn(|| p.run(&host, &crate::progress::event::Silent));
             // layer 3 lands first: nothing may go before the config
             p.landed("sha256:blob3", Some(landed(3, "sha256:diff3")));
             p.config(ids(4));
@@ -247,7 +247,7 @@ mod tests {
         p.landed("sha256:blob2", Some(landed(2, "sha256:diff2")));
         p.close();
         let host = Recorder::default();
-        assert_eq!(p.run(&host, &crate::pull::report::Silent).unwrap(), 1);
+        assert_eq!(p.run(&host, &crate::progress::event::Silent).unwrap(), 1);
     }
 
     #[test]
@@ -259,7 +259,7 @@ mod tests {
         p.landed("sha256:blob0", Some(landed(0, "sha256:other")));
         p.close();
         let host = Recorder::default();
-        let e = p.run(&host, &crate::pull::report::Silent).unwrap_err();
+        let e = p.run(&host, &crate::progress::event::Silent).unwrap_err();
         assert!(matches!(e, Error::DiffIdMismatch { .. }), "{e}");
         assert!(host.got.lock().unwrap().is_empty());
 
@@ -271,7 +271,7 @@ mod tests {
             fail_at: Some(1),
             ..Default::default()
         };
-        let e = p.run(&host, &crate::pull::report::Silent).unwrap_err();
+        let e = p.run(&host, &crate::progress::event::Silent).unwrap_err();
         assert!(e.to_string().contains("no room for layer 1"), "{e}");
         assert_eq!(host.got.lock().unwrap().len(), 1);
     }
@@ -284,7 +284,7 @@ mod tests {
         p.config(ids(1));
         p.landed("sha256:blob0", None);
         let host = Recorder::default();
-        assert_eq!(p.run(&host, &crate::pull::report::Silent).unwrap(), 1);
+        assert_eq!(p.run(&host, &crate::progress::event::Silent).unwrap(), 1);
         assert_eq!(host.got.lock().unwrap()[0].2, None);
     }
 }

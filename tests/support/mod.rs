@@ -281,6 +281,7 @@ pub fn pull_request(
 ) -> isula_registry::pull::PullRequest {
     isula_registry::pull::PullRequest {
         image: image.to_string(),
+        asked: image.to_string(),
         dest: dest.to_string(),
         credentials: None,
         insecure,

@@ -10,9 +10,11 @@
 
 #![forbid(unsafe_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, ThreadId};
+
+use super::event::{Event, Observer};
 
 /// Bytes of one transfer: what curl reports (`dlnow`, `dltotal`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -120,6 +122,78 @@ impl ProgressStatusMap {
     }
 }
 
+/// Where `{dlnow, dltotal}` pairs go: this library's map, or (in the
+/// daemon) iSulad's own through its update function.
+pub trait MapTarget: Send + Sync {
+    fn update(&self, key: &str, dlnow: i64, dltotal: i64);
+}
+
+impl MapTarget for ProgressStatusMap {
+    fn update(&self, key: &str, dlnow: i64, dltotal: i64) {
+        ProgressStatusMap::update(self, key, dlnow, dltotal);
+    }
+}
+
+impl<T: MapTarget + ?Sized> MapTarget for &T {
+    fn update(&self, key: &str, dlnow: i64, dltotal: i64) {
+        (**self).update(key, dlnow, dltotal);
+    }
+}
+
+impl<T: MapTarget + ?Sized> MapTarget for Box<T> {
+    fn update(&self, key: &str, dlnow: i64, dltotal: i64) {
+        (**self).update(key, dlnow, dltotal);
+    }
+}
+
+/// Feeds a pull's events into a `{dlnow, dltotal}` map, as iSulad's
+/// progress map expects them: per blob digest the absolute bytes received
+/// and the manifest's size as the total (`0` when the manifest has none),
+/// so a resumed download never goes back. A blob enters the map with its
+/// first bytes event, not before.
+pub struct MapFeed<T> {
+    target: T,
+    /// Sizes announced by the manifest (or learnt later), by digest.
+    totals: Mutex<HashMap<String, u64>>,
+}
+
+impl<T: MapTarget> MapFeed<T> {
+    pub fn new(target: T) -> Self {
+        MapFeed {
+            target,
+            totals: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn totals(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        self.totals.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A byte count as the map's `int64_t`.
+pub fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl<T: MapTarget> Observer for MapFeed<T> {
+    fn observe(&self, event: Event) {
+        match event {
+            Event::Layers(layers) => self.totals().extend(layers),
+            Event::Add { id, total, .. } => {
+                self.totals().insert(id, total);
+            }
+            Event::Total { id, total } if total > 0 => {
+                self.totals().insert(id, total);
+            }
+            Event::Bytes { id, current } => {
+                let total = self.totals().get(&id).copied().unwrap_or(0);
+                self.target.update(&id, clamp(current), clamp(total));
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +265,39 @@ mod tests {
             "parked update landed"
         );
         assert!(!m.unlock(), "unlock without holding reports false");
+    }
+
+    #[test]
+    fn a_feed_gives_absolute_bytes_and_the_manifest_size() {
+        use crate::progress::event::{EntryKind, Phase};
+        let map = ProgressStatusMap::new();
+        let feed = MapFeed::new(&map);
+        feed.observe(Event::Layers(vec![("sha256:a".into(), 100)]));
+        feed.observe(Event::Add {
+            id: "sha256:c".into(),
+            kind: EntryKind::Config,
+            total: 7,
+        });
+        assert!(map.is_empty(), "a blob enters with its first bytes");
+        feed.observe(Event::bytes("sha256:a", 40));
+        feed.observe(Event::phase("sha256:a", Phase::Verifying));
+        feed.observe(Event::bytes("sha256:c", 7));
+        feed.observe(Event::bytes("sha256:unsized", 5));
+        feed.observe(Event::Total {
+            id: "sha256:unsized".into(),
+            total: 0,
+        });
+        feed.observe(Event::bytes("sha256:unsized", 6));
+        let got = |k: &str| map.get(k).map(|p| (p.dlnow, p.dltotal));
+        assert_eq!(got("sha256:a"), Some((40, 100)));
+        assert_eq!(got("sha256:c"), Some((7, 7)));
+        assert_eq!(got("sha256:unsized"), Some((6, 0)), "0 is no total");
+        feed.observe(Event::Total {
+            id: "sha256:unsized".into(),
+            total: 9,
+        });
+        feed.observe(Event::bytes("sha256:unsized", 9));
+        assert_eq!(got("sha256:unsized"), Some((9, 9)));
+        assert_eq!(map.len(), 3);
     }
 }
