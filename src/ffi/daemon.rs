@@ -29,12 +29,12 @@
 //! ```
 
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
-use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::registry_type::{challenge, layer_blob, pull_descriptor};
 use super::timestamp::types_timestamp_t;
+use crate::host::daemon::{self, Daemon, DaemonError, LogLevel, Result, StoredLayer, Timestamp};
 
 // ---------------------------------------------------------------------------
 // Mirrors of the daemon's structs (x86_64 / aarch64 LP64 layouts, contract 2).
@@ -247,21 +247,6 @@ unsafe extern "C" {
 // ---------------------------------------------------------------------------
 // Safe wrappers.
 
-/// A daemon function that reported failure (or an argument C cannot carry,
-/// such as a string with a NUL byte).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DaemonError(pub &'static str);
-
-impl fmt::Display for DaemonError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} failed", self.0)
-    }
-}
-
-impl std::error::Error for DaemonError {}
-
-type Result<T = ()> = std::result::Result<T, DaemonError>;
-
 fn c(s: &str, what: &'static str) -> Result<CString> {
     CString::new(s).map_err(|_| DaemonError(what))
 }
@@ -278,6 +263,15 @@ fn status(rc: c_int, what: &'static str) -> Result {
     }
 }
 
+fn c_time(t: Timestamp) -> types_timestamp_t {
+    types_timestamp_t {
+        has_seconds: true,
+        seconds: t.seconds,
+        has_nanos: true,
+        nanos: t.nanos,
+    }
+}
+
 /// Copies a C string (NULL → None; invalid UTF-8 is replaced).
 ///
 /// # Safety
@@ -290,277 +284,287 @@ unsafe fn copy_str(p: *const c_char) -> Option<String> {
     Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 
-/// A layer of the daemon's store, copied.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DaemonLayer {
-    pub id: String,
-    pub parent: Option<String>,
-    pub compressed_digest: Option<String>,
-    pub uncompressed_digest: Option<String>,
-}
+/// The daemon this library is linked into, through its own functions.
+pub struct Linked;
 
-/// `storage_layers_get_by_compress_digest`: every stored layer made from
-/// the blob `digest` (copied; the list is freed).
-pub fn layers_by_compressed_digest(digest: &str) -> Vec<DaemonLayer> {
-    let Ok(d) = c(digest, "storage_layers_get_by_compress_digest") else {
-        return Vec::new();
-    };
-    // SAFETY: d is a valid C string for the duration of the call.
-    let list = unsafe { storage_layers_get_by_compress_digest(d.as_ptr()) };
-    if list.is_null() {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    // SAFETY: a non-NULL list from storage has `layers_len` entries in
-    // `layers`, each NULL or a valid layer with NULL or C strings; it stays
-    // valid until free_layer_list, which is called once, after the copy.
-    unsafe {
-        let l = &*list;
-        if !l.layers.is_null() {
-            for i in 0..l.layers_len {
-                let Some(layer) = (*l.layers.add(i)).as_ref() else {
-                    continue;
-                };
-                let Some(id) = copy_str(layer.id) else {
-                    continue;
-                };
-                out.push(DaemonLayer {
-                    id,
-                    parent: copy_str(layer.parent),
-                    compressed_digest: copy_str(layer.compressed_digest),
-                    uncompressed_digest: copy_str(layer.uncompressed_digest),
-                });
-            }
+impl Daemon for Linked {
+    /// `storage_layers_get_by_compress_digest`: every stored layer made from
+    /// the blob `digest` (copied; the list is freed).
+    fn layers_by_compressed_digest(&self, digest: &str) -> Vec<StoredLayer> {
+        let Ok(d) = c(digest, "storage_layers_get_by_compress_digest") else {
+            return Vec::new();
+        };
+        // SAFETY: d is a valid C string for the duration of the call.
+        let list = unsafe { storage_layers_get_by_compress_digest(d.as_ptr()) };
+        if list.is_null() {
+            return Vec::new();
         }
-        free_layer_list(list);
+        let mut out = Vec::new();
+        // SAFETY: a non-NULL list from storage has `layers_len` entries in
+        // `layers`, each NULL or a valid layer with NULL or C strings; it stays
+        // valid until free_layer_list, which is called once, after the copy.
+        unsafe {
+            let l = &*list;
+            if !l.layers.is_null() {
+                for i in 0..l.layers_len {
+                    let Some(layer) = (*l.layers.add(i)).as_ref() else {
+                        continue;
+                    };
+                    let Some(id) = copy_str(layer.id) else {
+                        continue;
+                    };
+                    out.push(StoredLayer {
+                        id,
+                        parent: copy_str(layer.parent),
+                        compressed_digest: copy_str(layer.compressed_digest),
+                        uncompressed_digest: copy_str(layer.uncompressed_digest),
+                    });
+                }
+            }
+            free_layer_list(list);
+        }
+        out
     }
-    out
-}
 
-/// `storage_inc_hold_refs`: pins a layer against deletion.
-pub fn inc_hold_refs(id: &str) -> Result {
-    let id = c(id, "storage_inc_hold_refs")?;
-    // SAFETY: valid C string for the call.
-    status(
-        unsafe { storage_inc_hold_refs(id.as_ptr()) },
-        "storage_inc_hold_refs",
-    )
-}
+    /// `storage_inc_hold_refs`: pins a layer against deletion.
+    fn inc_hold_refs(&self, id: &str) -> Result {
+        let id = c(id, "storage_inc_hold_refs")?;
+        // SAFETY: valid C string for the call.
+        status(
+            unsafe { storage_inc_hold_refs(id.as_ptr()) },
+            "storage_inc_hold_refs",
+        )
+    }
 
-/// `storage_dec_hold_refs`: unpins a layer.
-pub fn dec_hold_refs(id: &str) -> Result {
-    let id = c(id, "storage_dec_hold_refs")?;
-    // SAFETY: valid C string for the call.
-    status(
-        unsafe { storage_dec_hold_refs(id.as_ptr()) },
-        "storage_dec_hold_refs",
-    )
-}
+    /// `storage_dec_hold_refs`: unpins a layer.
+    fn dec_hold_refs(&self, id: &str) -> Result {
+        let id = c(id, "storage_dec_hold_refs")?;
+        // SAFETY: valid C string for the call.
+        status(
+            unsafe { storage_dec_hold_refs(id.as_ptr()) },
+            "storage_dec_hold_refs",
+        )
+    }
 
-/// `storage_layer_get` (then `free_layer`): does the layer exist?
-pub fn layer_exists(id: &str) -> bool {
-    let Ok(id) = c(id, "storage_layer_get") else {
-        return false;
-    };
-    // SAFETY: valid C string for the call; the result is NULL or a layer
-    // owned by us, freed once with free_layer.
-    unsafe {
-        let l = storage_layer_get(id.as_ptr());
-        if l.is_null() {
+    /// `storage_layer_get` (then `free_layer`): does the layer exist?
+    fn layer_exists(&self, id: &str) -> bool {
+        let Ok(id) = c(id, "storage_layer_get") else {
             return false;
-        }
-        free_layer(l);
-    }
-    true
-}
-
-/// `storage_layer_try_repair_lowers(id, parent)`.
-pub fn layer_try_repair_lowers(id: &str, parent: Option<&str>) -> Result {
-    const WHAT: &str = "storage_layer_try_repair_lowers";
-    let id = c(id, WHAT)?;
-    let parent = parent.map(|p| c(p, WHAT)).transpose()?;
-    let parent_ptr = parent.as_ref().map_or(std::ptr::null(), |p| p.as_ptr());
-    // SAFETY: valid C strings (or NULL for no parent) for the call.
-    status(
-        unsafe { storage_layer_try_repair_lowers(id.as_ptr(), parent_ptr) },
-        WHAT,
-    )
-}
-
-/// `storage_layer_create(id, {parent, diff_id, digest, path, writable =
-/// false, storage_opts = NULL})`: storage unpacks the file at `path`.
-pub fn layer_create(
-    id: &str,
-    parent: Option<&str>,
-    diff_id: &str,
-    digest: &str,
-    path: &Path,
-) -> Result {
-    const WHAT: &str = "storage_layer_create";
-    let id = c(id, WHAT)?;
-    let parent = parent.map(|p| c(p, WHAT)).transpose()?;
-    let diff_id = c(diff_id, WHAT)?;
-    let digest = c(digest, WHAT)?;
-    let path = c_path(path, WHAT)?;
-    let mut opts = storage_layer_create_opts_t {
-        parent: parent.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
-        uncompress_digest: diff_id.as_ptr(),
-        compressed_digest: digest.as_ptr(),
-        layer_data_path: path.as_ptr(),
-        writable: false,
-        storage_opts: std::ptr::null_mut(),
-    };
-    // SAFETY: every pointer in opts is a C string alive until the end of
-    // this function (or NULL where storage accepts NULL); storage does not
-    // keep them.
-    status(
-        unsafe { storage_layer_create(id.as_ptr(), &mut opts) },
-        WHAT,
-    )
-}
-
-/// `storage_layer_chain_delete`: deletes the layer and its unused parents.
-pub fn layer_chain_delete(id: &str) -> Result {
-    const WHAT: &str = "storage_layer_chain_delete";
-    let id = c(id, WHAT)?;
-    // SAFETY: valid C string for the call.
-    status(unsafe { storage_layer_chain_delete(id.as_ptr()) }, WHAT)
-}
-
-/// `storage_img_get_summary(name)->id` (the image id hex), if there is
-/// such an image.
-pub fn image_summary_id(name: &str) -> Option<String> {
-    let name = c(name, "storage_img_get_summary").ok()?;
-    // SAFETY: valid C string for the call; the summary is NULL or ours,
-    // read and then freed once with free_imagetool_image_summary.
-    unsafe {
-        let s = storage_img_get_summary(name.as_ptr());
-        if s.is_null() {
-            return None;
-        }
-        let id = copy_str((*s).id);
-        free_imagetool_image_summary(s);
-        id
-    }
-}
-
-/// `storage_img_create(id, top_layer, NULL, {&created, manifest_digest})`.
-pub fn image_create(
-    id: &str,
-    top_layer: &str,
-    created: types_timestamp_t,
-    manifest_digest: &str,
-) -> Result {
-    const WHAT: &str = "storage_img_create";
-    let id = c(id, WHAT)?;
-    let top = c(top_layer, WHAT)?;
-    let digest = c(manifest_digest, WHAT)?;
-    let mut created = created;
-    let mut opts = storage_img_create_options {
-        create_time: &mut created,
-        digest: digest.as_ptr().cast_mut(),
-    };
-    // SAFETY: C strings and the timestamp live until the end of this
-    // function; storage copies what it keeps and never writes to digest.
-    status(
-        unsafe { storage_img_create(id.as_ptr(), top.as_ptr(), std::ptr::null(), &mut opts) },
-        WHAT,
-    )
-}
-
-/// `storage_get_img_top_layer(id)` (copied, then freed with `free`).
-pub fn image_top_layer(id: &str) -> Option<String> {
-    let id = c(id, "storage_get_img_top_layer").ok()?;
-    // SAFETY: valid C string for the call; the result is NULL or a malloc'd
-    // C string that we free once.
-    unsafe {
-        let p = storage_get_img_top_layer(id.as_ptr());
-        let top = copy_str(p);
-        libc::free(p.cast());
-        top
-    }
-}
-
-/// `storage_img_add_name(id, name)`.
-pub fn image_add_name(id: &str, name: &str) -> Result {
-    const WHAT: &str = "storage_img_add_name";
-    let (id, name) = (c(id, WHAT)?, c(name, WHAT)?);
-    // SAFETY: valid C strings for the call.
-    status(
-        unsafe { storage_img_add_name(id.as_ptr(), name.as_ptr()) },
-        WHAT,
-    )
-}
-
-/// `storage_img_set_big_data(id, key, value)`.
-pub fn image_set_big_data(id: &str, key: &str, value: &[u8]) -> Result {
-    const WHAT: &str = "storage_img_set_big_data";
-    let (id, key) = (c(id, WHAT)?, c(key, WHAT)?);
-    let value = CString::new(value).map_err(|_| DaemonError(WHAT))?;
-    // SAFETY: valid C strings for the call.
-    status(
-        unsafe { storage_img_set_big_data(id.as_ptr(), key.as_ptr(), value.as_ptr()) },
-        WHAT,
-    )
-}
-
-/// `storage_img_set_loaded_time(id, &time)`.
-pub fn image_set_loaded_time(id: &str, time: types_timestamp_t) -> Result {
-    const WHAT: &str = "storage_img_set_loaded_time";
-    let id = c(id, WHAT)?;
-    let mut time = time;
-    // SAFETY: valid C string and timestamp for the call.
-    status(
-        unsafe { storage_img_set_loaded_time(id.as_ptr(), &mut time) },
-        WHAT,
-    )
-}
-
-/// `storage_img_set_image_size(id)`.
-pub fn image_set_image_size(id: &str) -> Result {
-    const WHAT: &str = "storage_img_set_image_size";
-    let id = c(id, WHAT)?;
-    // SAFETY: valid C string for the call.
-    status(unsafe { storage_img_set_image_size(id.as_ptr()) }, WHAT)
-}
-
-/// `storage_img_delete(id, commit)`.
-pub fn image_delete(id: &str, commit: bool) -> Result {
-    const WHAT: &str = "storage_img_delete";
-    let id = c(id, WHAT)?;
-    // SAFETY: valid C string for the call.
-    status(unsafe { storage_img_delete(id.as_ptr(), commit) }, WHAT)
-}
-
-/// `get_oci_image_data()->root_dir`: the daemon's graph directory.
-pub fn image_root_dir() -> Option<PathBuf> {
-    // SAFETY: the daemon returns NULL or its static module data, never
-    // freed; root_dir is NULL or a C string.
-    unsafe {
-        let data = get_oci_image_data().as_ref()?;
-        copy_str(data.root_dir).map(PathBuf::from)
-    }
-}
-
-/// `get_isulad_daemon_constants()->registry_transformation` as pairs;
-/// `None` when the daemon has no constants or no map.
-pub fn registry_transformation() -> Option<Vec<(String, String)>> {
-    // SAFETY: the daemon returns NULL or its static constants; the map is
-    // NULL or has `len` keys and values, each NULL or a C string.
-    unsafe {
-        let constants = get_isulad_daemon_constants().as_ref()?;
-        let map = constants.registry_transformation.as_ref()?;
-        if map.keys.is_null() || map.values.is_null() {
-            return Some(Vec::new());
-        }
-        let mut pairs = Vec::with_capacity(map.len);
-        for i in 0..map.len {
-            if let (Some(k), Some(v)) = (copy_str(*map.keys.add(i)), copy_str(*map.values.add(i))) {
-                pairs.push((k, v));
+        };
+        // SAFETY: valid C string for the call; the result is NULL or a layer
+        // owned by us, freed once with free_layer.
+        unsafe {
+            let l = storage_layer_get(id.as_ptr());
+            if l.is_null() {
+                return false;
             }
+            free_layer(l);
         }
-        Some(pairs)
+        true
     }
+
+    /// `storage_layer_try_repair_lowers(id, parent)`.
+    fn layer_try_repair_lowers(&self, id: &str, parent: Option<&str>) -> Result {
+        const WHAT: &str = "storage_layer_try_repair_lowers";
+        let id = c(id, WHAT)?;
+        let parent = parent.map(|p| c(p, WHAT)).transpose()?;
+        let parent_ptr = parent.as_ref().map_or(std::ptr::null(), |p| p.as_ptr());
+        // SAFETY: valid C strings (or NULL for no parent) for the call.
+        status(
+            unsafe { storage_layer_try_repair_lowers(id.as_ptr(), parent_ptr) },
+            WHAT,
+        )
+    }
+
+    /// `storage_layer_create(id, {parent, diff_id, digest, path, writable =
+    /// false, storage_opts = NULL})`: storage unpacks the file at `path`.
+    fn layer_create(
+        &self,
+        id: &str,
+        parent: Option<&str>,
+        diff_id: &str,
+        digest: &str,
+        path: &Path,
+    ) -> Result {
+        const WHAT: &str = "storage_layer_create";
+        let id = c(id, WHAT)?;
+        let parent = parent.map(|p| c(p, WHAT)).transpose()?;
+        let diff_id = c(diff_id, WHAT)?;
+        let digest = c(digest, WHAT)?;
+        let path = c_path(path, WHAT)?;
+        let mut opts = storage_layer_create_opts_t {
+            parent: parent.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
+            uncompress_digest: diff_id.as_ptr(),
+            compressed_digest: digest.as_ptr(),
+            layer_data_path: path.as_ptr(),
+            writable: false,
+            storage_opts: std::ptr::null_mut(),
+        };
+        // SAFETY: every pointer in opts is a C string alive until the end of
+        // this function (or NULL where storage accepts NULL); storage does not
+        // keep them.
+        status(
+            unsafe { storage_layer_create(id.as_ptr(), &mut opts) },
+            WHAT,
+        )
+    }
+
+    /// `storage_layer_chain_delete`: deletes the layer and its unused parents.
+    fn layer_chain_delete(&self, id: &str) -> Result {
+        const WHAT: &str = "storage_layer_chain_delete";
+        let id = c(id, WHAT)?;
+        // SAFETY: valid C string for the call.
+        status(unsafe { storage_layer_chain_delete(id.as_ptr()) }, WHAT)
+    }
+
+    /// `storage_img_get_summary(name)->id` (the image id hex), if there is
+    /// such an image.
+    fn image_summary_id(&self, name: &str) -> Option<String> {
+        let name = c(name, "storage_img_get_summary").ok()?;
+        // SAFETY: valid C string for the call; the summary is NULL or ours,
+        // read and then freed once with free_imagetool_image_summary.
+        unsafe {
+            let s = storage_img_get_summary(name.as_ptr());
+            if s.is_null() {
+                return None;
+            }
+            let id = copy_str((*s).id);
+            free_imagetool_image_summary(s);
+            id
+        }
+    }
+
+    /// `storage_img_create(id, top_layer, NULL, {&created, manifest_digest})`.
+    fn image_create(
+        &self,
+        id: &str,
+        top_layer: &str,
+        created: Option<Timestamp>,
+        manifest_digest: &str,
+    ) -> Result {
+        const WHAT: &str = "storage_img_create";
+        let id = c(id, WHAT)?;
+        let top = c(top_layer, WHAT)?;
+        let digest = c(manifest_digest, WHAT)?;
+        let mut created = created.map(c_time).unwrap_or_default();
+        let mut opts = storage_img_create_options {
+            create_time: &mut created,
+            digest: digest.as_ptr().cast_mut(),
+        };
+        // SAFETY: C strings and the timestamp live until the end of this
+        // function; storage copies what it keeps and never writes to digest.
+        status(
+            unsafe { storage_img_create(id.as_ptr(), top.as_ptr(), std::ptr::null(), &mut opts) },
+            WHAT,
+        )
+    }
+
+    /// `storage_get_img_top_layer(id)` (copied, then freed with `free`).
+    fn image_top_layer(&self, id: &str) -> Option<String> {
+        let id = c(id, "storage_get_img_top_layer").ok()?;
+        // SAFETY: valid C string for the call; the result is NULL or a malloc'd
+        // C string that we free once.
+        unsafe {
+            let p = storage_get_img_top_layer(id.as_ptr());
+            let top = copy_str(p);
+            libc::free(p.cast());
+            top
+        }
+    }
+
+    /// `storage_img_add_name(id, name)`.
+    fn image_add_name(&self, id: &str, name: &str) -> Result {
+        const WHAT: &str = "storage_img_add_name";
+        let (id, name) = (c(id, WHAT)?, c(name, WHAT)?);
+        // SAFETY: valid C strings for the call.
+        status(
+            unsafe { storage_img_add_name(id.as_ptr(), name.as_ptr()) },
+            WHAT,
+        )
+    }
+
+    /// `storage_img_set_big_data(id, key, value)`.
+    fn image_set_big_data(&self, id: &str, key: &str, value: &[u8]) -> Result {
+        const WHAT: &str = "storage_img_set_big_data";
+        let (id, key) = (c(id, WHAT)?, c(key, WHAT)?);
+        let value = CString::new(value).map_err(|_| DaemonError(WHAT))?;
+        // SAFETY: valid C strings for the call.
+        status(
+            unsafe { storage_img_set_big_data(id.as_ptr(), key.as_ptr(), value.as_ptr()) },
+            WHAT,
+        )
+    }
+
+    /// `storage_img_set_loaded_time(id, &time)`.
+    fn image_set_loaded_time(&self, id: &str, time: Timestamp) -> Result {
+        const WHAT: &str = "storage_img_set_loaded_time";
+        let id = c(id, WHAT)?;
+        let mut time = c_time(time);
+        // SAFETY: valid C string and timestamp for the call.
+        status(
+            unsafe { storage_img_set_loaded_time(id.as_ptr(), &mut time) },
+            WHAT,
+        )
+    }
+
+    /// `storage_img_set_image_size(id)`.
+    fn image_set_image_size(&self, id: &str) -> Result {
+        const WHAT: &str = "storage_img_set_image_size";
+        let id = c(id, WHAT)?;
+        // SAFETY: valid C string for the call.
+        status(unsafe { storage_img_set_image_size(id.as_ptr()) }, WHAT)
+    }
+
+    /// `storage_img_delete(id, commit)`.
+    fn image_delete(&self, id: &str, commit: bool) -> Result {
+        const WHAT: &str = "storage_img_delete";
+        let id = c(id, WHAT)?;
+        // SAFETY: valid C string for the call.
+        status(unsafe { storage_img_delete(id.as_ptr(), commit) }, WHAT)
+    }
+
+    /// `get_oci_image_data()->root_dir`: the daemon's graph directory.
+    fn image_root_dir(&self) -> Option<PathBuf> {
+        // SAFETY: the daemon returns NULL or its static module data, never
+        // freed; root_dir is NULL or a C string.
+        unsafe {
+            let data = get_oci_image_data().as_ref()?;
+            copy_str(data.root_dir).map(PathBuf::from)
+        }
+    }
+
+    /// `get_isulad_daemon_constants()->registry_transformation` as pairs;
+    /// `None` when the daemon has no constants or no map.
+    fn registry_transformation(&self) -> Option<Vec<(String, String)>> {
+        // SAFETY: the daemon returns NULL or its static constants; the map is
+        // NULL or has `len` keys and values, each NULL or a C string.
+        unsafe {
+            let constants = get_isulad_daemon_constants().as_ref()?;
+            let map = constants.registry_transformation.as_ref()?;
+            if map.keys.is_null() || map.values.is_null() {
+                return Some(Vec::new());
+            }
+            let mut pairs = Vec::with_capacity(map.len);
+            for i in 0..map.len {
+                if let (Some(k), Some(v)) =
+                    (copy_str(*map.keys.add(i)), copy_str(*map.values.add(i)))
+                {
+                    pairs.push((k, v));
+                }
+            }
+            Some(pairs)
+        }
+    }
+
+    fn log(&self, level: LogLevel, message: &str) {
+        log(level, message);
+    }
+}
+
+/// Connects the host to the daemon (see host::daemon); every entry point
+/// calls this first.
+pub fn connect() {
+    daemon::connect(&Linked);
 }
 
 /// `isulad_try_set_error_message("%s", message)` on the calling thread:
@@ -571,21 +575,18 @@ pub fn set_error_message(message: &str) {
     unsafe { isulad_try_set_error_message(c"%s".as_ptr(), message.as_ptr()) }
 }
 
-/// Levels of [`log`], as the daemon's shim maps them to lcr's macros.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(i32)]
-pub enum LogLevel {
-    Error = 0,
-    Warn = 1,
-    Info = 2,
-    Debug = 3,
-}
-
 /// Writes `message` into the daemon's log (`isula_registry_log`).
 pub fn log(level: LogLevel, message: &str) {
     let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // the daemon's shim maps these to lcr's ERROR, WARN, INFO and DEBUG
+    let level: c_int = match level {
+        LogLevel::Error => 0,
+        LogLevel::Warn => 1,
+        LogLevel::Info => 2,
+        LogLevel::Debug => 3,
+    };
     // SAFETY: valid C string for the call.
-    unsafe { isula_registry_log(level as c_int, message.as_ptr()) }
+    unsafe { isula_registry_log(level, message.as_ptr()) }
 }
 
 /// Sets `key` to `{dlnow, dltotal}` in the daemon's progress map through

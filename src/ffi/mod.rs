@@ -34,6 +34,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Runs `body`, turning a panic into `on_panic` (the function's error value).
 pub(crate) fn guard<T>(name: &str, on_panic: T, body: impl FnOnce() -> T) -> T {
+    // the isulad host reaches the daemon's storage through ffi (daemon.rs)
+    #[cfg(feature = "isulad")]
+    daemon::connect();
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => value,
         Err(payload) => {

@@ -139,7 +139,7 @@ pub(crate) fn set_error(name: &str, message: &str) {
     #[cfg(feature = "isulad")]
     {
         super::daemon::log(
-            super::daemon::LogLevel::Error,
+            crate::host::daemon::LogLevel::Error,
             &format!("{name}: {message}"),
         );
         super::daemon::set_error_message(message);

@@ -27,11 +27,10 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use super::daemon::{self, LogLevel, StoredLayer, Timestamp};
 use super::{Host, ImageReady, LayerPlan, LayerReady};
 use crate::digest::LayerFile;
 use crate::error::Error;
-use crate::ffi::daemon::{self, DaemonLayer, LogLevel};
-use crate::ffi::timestamp::types_timestamp_t;
 use crate::progress::event::{Event, Observer, Phase};
 
 /// iSulad's `REGISTRY_TMPDIR_PREFIX`: the daemon removes stale
@@ -52,7 +51,7 @@ struct State {
     /// `layer_of_hold_refs`): the last reused or created layer.
     held: Option<String>,
     /// What `present` reused, by layer index.
-    reused: Vec<Option<DaemonLayer>>,
+    reused: Vec<Option<StoredLayer>>,
     /// The storage ids of the layers handed over so far, bottom first.
     chain: Vec<String>,
     /// The layers this pull created, bottom first (to roll back).
@@ -74,7 +73,7 @@ impl IsuladHost {
     /// A host for one pull. Fails when the daemon has no image root
     /// directory (`get_oci_image_data()` is NULL or has no `root_dir`).
     pub fn new() -> Result<IsuladHost, Error> {
-        let root = daemon::image_root_dir().ok_or_else(|| {
+        let root = daemon::get().image_root_dir().ok_or_else(|| {
             Error::Store("the daemon has no image root directory (oci image module data)".into())
         })?;
         Ok(IsuladHost {
@@ -90,7 +89,7 @@ impl IsuladHost {
     /// Drops the extra reference this pull holds, if any.
     fn release(state: &mut State) {
         if let Some(id) = state.held.take()
-            && daemon::dec_hold_refs(&id).is_err()
+            && daemon::get().dec_hold_refs(&id).is_err()
         {
             log_error(&format!("decrease hold refs failed for layer {id}"));
         }
@@ -102,11 +101,11 @@ impl IsuladHost {
     fn roll_back(state: &mut State) {
         Self::release(state);
         if let Some(image_id) = state.image_created.take() {
-            if daemon::image_delete(&image_id, true).is_err() {
+            if daemon::get().image_delete(&image_id, true).is_err() {
                 log_error(&format!("delete image {image_id} failed"));
             }
         } else if let Some(top) = state.created.last()
-            && daemon::layer_chain_delete(top).is_err()
+            && daemon::get().layer_chain_delete(top).is_err()
         {
             log_error(&format!("rollback layer {top} failed"));
         }
@@ -144,17 +143,21 @@ impl IsuladHost {
                         stored.id, layer.digest, layer.diff_id
                     )));
                 }
-                if !daemon::layer_exists(&id) {
+                if !daemon::get().layer_exists(&id) {
                     return Err(Error::Store(format!(
                         "Pull image failed, layer {index} {id} was deleted while pulling the image"
                     )));
                 }
-                if daemon::layer_try_repair_lowers(&id, parent.as_deref()).is_err() {
+                if daemon::get()
+                    .layer_try_repair_lowers(&id, parent.as_deref())
+                    .is_err()
+                {
                     log_warn(&format!("try to repair lowers for layer {id} failed"));
                 }
             }
             Some(file) => {
-                daemon::layer_create(&id, parent.as_deref(), layer.diff_id, layer.digest, file)
+                daemon::get()
+                    .layer_create(&id, parent.as_deref(), layer.diff_id, layer.digest, file)
                     .map_err(|_| {
                         Error::Store(format!(
                             "register layers failed: storage could not create layer {id} \
@@ -166,7 +169,7 @@ impl IsuladHost {
                 state.created.push(id.clone());
                 // a new layer comes with a hold reference: move ours to it
                 if let Some(old) = state.held.replace(id.clone())
-                    && daemon::dec_hold_refs(&old).is_err()
+                    && daemon::get().dec_hold_refs(&old).is_err()
                 {
                     return Err(Error::Store(format!(
                         "register layers failed: clear hold flag failed for layer {old}"
@@ -189,22 +192,29 @@ fn register_image(
     created: &mut Option<String>,
 ) -> Result<(), Error> {
     let _serial = IMAGE_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
-    let create_time = creation_time(image.config).unwrap_or_else(|created| {
-        log_warn(&format!(
-            "cannot parse the created time {created:?} of image {image_id}"
-        ));
-        types_timestamp_t::default()
-    });
-    if daemon::image_create(image_id, top, create_time, image.manifest_digest).is_err() {
-        match daemon::image_top_layer(image_id) {
+    let create_time = creation_time(image.config)
+        .map(Some)
+        .unwrap_or_else(|created| {
+            log_warn(&format!(
+                "cannot parse the created time {created:?} of image {image_id}"
+            ));
+            None
+        });
+    if daemon::get()
+        .image_create(image_id, top, create_time, image.manifest_digest)
+        .is_err()
+    {
+        match daemon::get().image_top_layer(image_id) {
             Some(t) if t == top => {
                 // the same image is there already: only add the name
-                return daemon::image_add_name(image_id, image.name).map_err(|_| {
-                    Error::Store(format!(
-                        "create image failed: cannot add the name {} to image {image_id}",
-                        image.name
-                    ))
-                });
+                return daemon::get()
+                    .image_add_name(image_id, image.name)
+                    .map_err(|_| {
+                        Error::Store(format!(
+                            "create image failed: cannot add the name {} to image {image_id}",
+                            image.name
+                        ))
+                    });
             }
             Some(t) => {
                 return Err(Error::Store(format!(
@@ -221,18 +231,26 @@ fn register_image(
     }
     *created = Some(image_id.to_string());
     let fail = |m: &str| Error::Store(format!("{m} for image {image_id}"));
-    daemon::image_add_name(image_id, image.name).map_err(|_| {
-        fail(&format!(
-            "create image failed: cannot add the name {}",
-            image.name
-        ))
-    })?;
-    daemon::image_set_big_data(image_id, image.config_digest, image.config)
+    daemon::get()
+        .image_add_name(image_id, image.name)
+        .map_err(|_| {
+            fail(&format!(
+                "create image failed: cannot add the name {}",
+                image.name
+            ))
+        })?;
+    daemon::get()
+        .image_set_big_data(image_id, image.config_digest, image.config)
         .map_err(|_| fail("set image config failed"))?;
-    daemon::image_set_big_data(image_id, MANIFEST_BIG_DATA_KEY, image.manifest)
+    daemon::get()
+        .image_set_big_data(image_id, MANIFEST_BIG_DATA_KEY, image.manifest)
         .map_err(|_| fail("set manifest failed"))?;
-    daemon::image_set_loaded_time(image_id, now()).map_err(|_| fail("set loaded time failed"))?;
-    daemon::image_set_image_size(image_id).map_err(|_| fail("set image size failed"))?;
+    daemon::get()
+        .image_set_loaded_time(image_id, now())
+        .map_err(|_| fail("set loaded time failed"))?;
+    daemon::get()
+        .image_set_image_size(image_id)
+        .map_err(|_| fail("set image size failed"))?;
     Ok(())
 }
 
@@ -267,7 +285,9 @@ impl Host for IsuladHost {
         let Some(hex) = config_digest.strip_prefix("sha256:") else {
             return Ok(false);
         };
-        Ok(daemon::image_summary_id(name).is_some_and(|id| id == hex))
+        Ok(daemon::get()
+            .image_summary_id(name)
+            .is_some_and(|id| id == hex))
     }
 
     fn present(&self, layers: &[LayerPlan]) -> Result<Vec<bool>, Error> {
@@ -278,7 +298,7 @@ impl Host for IsuladHost {
         let mut below: Option<String> = None;
         for (i, plan) in layers.iter().enumerate() {
             let mut hit = None;
-            for candidate in daemon::layers_by_compressed_digest(&plan.digest) {
+            for candidate in daemon::get().layers_by_compressed_digest(&plan.digest) {
                 let fits = match (&below, candidate.parent.as_deref()) {
                     (None, None) => i == 0,
                     (Some(b), Some(p)) => {
@@ -287,7 +307,7 @@ impl Host for IsuladHost {
                     _ => false,
                 };
                 // a layer that cannot be pinned is being deleted
-                if fits && daemon::inc_hold_refs(&candidate.id).is_ok() {
+                if fits && daemon::get().inc_hold_refs(&candidate.id).is_ok() {
                     hit = Some(candidate);
                     break;
                 }
@@ -295,7 +315,7 @@ impl Host for IsuladHost {
             // the first miss ends reuse: a layer above a new one is new too
             let Some(layer) = hit else { break };
             if let Some(old) = state.held.replace(layer.id.clone())
-                && daemon::dec_hold_refs(&old).is_err()
+                && daemon::get().dec_hold_refs(&old).is_err()
             {
                 log_warn(&format!("clear hold flag failed for layer {old}"));
             }
@@ -350,11 +370,11 @@ impl Host for IsuladHost {
 }
 
 fn log_error(m: &str) {
-    daemon::log(LogLevel::Error, m);
+    daemon::get().log(LogLevel::Error, m);
 }
 
 fn log_warn(m: &str) {
-    daemon::log(LogLevel::Warn, m);
+    daemon::get().log(LogLevel::Warn, m);
 }
 
 /// `oci_get_isulad_tmpdir`: `$ISULAD_TMPDIR/isulad_tmpdir` when the
@@ -473,7 +493,7 @@ fn next_chain_id(parent: Option<&str>, diff_id: &str) -> Result<String, Error> {
 /// `util_to_timestamp_from_str(config.created)`: a missing, empty or zero
 /// time is the epoch; an unparsable one is the all-unset timestamp (W22:
 /// neither fails the pull), returned as `Err` with the text.
-fn creation_time(config: &[u8]) -> Result<types_timestamp_t, String> {
+fn creation_time(config: &[u8]) -> Result<Timestamp, String> {
     let v: serde_json::Value = serde_json::from_slice(config).unwrap_or_default();
     let created = v.get("created").and_then(|c| c.as_str()).unwrap_or("");
     if created.is_empty() || created == "0001-01-01T00:00:00Z" {
@@ -484,16 +504,11 @@ fn creation_time(config: &[u8]) -> Result<types_timestamp_t, String> {
         .ok_or_else(|| created.to_string())
 }
 
-fn timestamp(seconds: i64, nanos: i32) -> types_timestamp_t {
-    types_timestamp_t {
-        has_seconds: true,
-        seconds,
-        has_nanos: true,
-        nanos,
-    }
+fn timestamp(seconds: i64, nanos: i32) -> Timestamp {
+    Timestamp { seconds, nanos }
 }
 
-fn now() -> types_timestamp_t {
+fn now() -> Timestamp {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -579,7 +594,8 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// The daemon's `registry_transformation` applied to `host` (first exact
 /// match); no constants or no map: unchanged.
 pub fn transform_host(host: &str) -> String {
-    daemon::registry_transformation()
+    daemon::get()
+        .registry_transformation()
         .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == host).map(|(_, v)| v))
         .unwrap_or_else(|| host.to_string())
 }
@@ -622,7 +638,7 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("2024-01-01"), None);
         let t = creation_time(b"{}").unwrap();
-        assert!(t.has_seconds && t.seconds == 0 && t.has_nanos);
+        assert_eq!(t, Timestamp::default(), "the epoch");
         let t = creation_time(br#"{"created":"2024-01-01T00:00:00Z"}"#).unwrap();
         assert_eq!(t.seconds, 1_704_067_200);
         assert!(creation_time(br#"{"created":"bogus"}"#).is_err());

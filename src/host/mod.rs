@@ -4,6 +4,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "isulad")]
+pub mod daemon;
 pub mod embedded;
 #[cfg(feature = "isulad")]
 pub mod isulad;
