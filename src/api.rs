@@ -221,7 +221,8 @@ pub fn login(
 }
 
 /// Removes the credentials of `host`, under the name given and under its
-/// transformed name (iSulad removed only the former, W23). Ok when there
+/// transformed name (iSulad's `registry_logout` removed only the former).
+/// Ok when there
 /// were none.
 pub fn logout(host: &str) -> Result<(), Error> {
     if host.is_empty() {

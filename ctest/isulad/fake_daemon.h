@@ -26,7 +26,7 @@
 #include "utils_timestamp.h"
 #include "progress.h"
 
-/* ---- the daemon's types (contract 2.1 - 2.3) ----------------------------------- */
+/* ---- the daemon's types (storage.h, oci_image.h, isulad_config.h) ----------------------------------- */
 
 typedef struct {
     char **keys;

@@ -119,7 +119,7 @@ static int load_image(void)
             free(text);
             return -1;
         }
-        /* containers/image layer ids (contract 3.11), computed independently here */
+        /* containers/image layer ids (chain ids), computed independently here */
         const char *diff_hex = img.diff_id[i] + strlen("sha256:");
         if (i == 0) {
             img.id[i] = ctest_strdup(diff_hex);

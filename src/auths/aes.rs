@@ -1,7 +1,7 @@
 //! The AES key file, iSulad's `aes_encode`/`aes_decode` and the `auth` value
-//! of auths.json (contract 5.3, byte-exact with iSulad v2.1.6).
+//! of auths.json (byte-exact with iSulad v2.1.6's `utils_aes.c`).
 //!
-//! Formats kept for compatibility (W24, [compat]): the key is the first 32
+//! Formats kept for compatibility, though weak: the key is the first 32
 //! bytes of the key file, which iSulad creates as 32 lowercase hex characters
 //! (128 bits of entropy); the IV is 16 lowercase hex characters (64 bits);
 //! AES-256-CFB128 without authentication.
@@ -244,7 +244,7 @@ pub fn decrypt_auth(
 /// Split `user:password`.
 ///
 /// iSulad splits with `strtok(":")` and requires exactly two pieces, so a
-/// password containing ':' can never be loaded (W25). We split at the
+/// password containing ':' can never be loaded. We split at the
 /// *first* ':' instead: the user name cannot contain ':' (we refuse to store
 /// one), everything after the first ':' is the password. Values iSulad can
 /// decode decode identically here, except odd ones produced by hand such as

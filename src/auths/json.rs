@@ -1,4 +1,5 @@
-//! Reading and writing auths.json (contract 5.2).
+//! Reading and writing auths.json (the format of iSulad's `auths.c`:
+//! `{"auths": {"<host>": {"auth": "<value>"}}}`).
 //!
 //! Reading accepts any JSON object whose `auths` member maps host names to
 //! objects with a string `auth`; unknown members are ignored (and, as in

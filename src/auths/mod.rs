@@ -1,12 +1,13 @@
 //! Stored registry credentials: auths.json and its AES key (iSulad-compatible).
 //!
 //! Replaces iSulad's `auths.c`, `aes.c` and the parts of `utils_aes.c` they
-//! use (contract 1.6 and 5.1-5.4). The file formats are byte-compatible with
-//! iSulad v2.1.6 ([compat], W24): `<dir>/aeskey` holds the AES-256 key (first
+//! use. The file formats are byte-compatible with iSulad v2.1.6, weak
+//! parts included (see [`aes`]): `<dir>/aeskey` holds the AES-256 key (first
 //! 32 bytes), `<dir>/auths.json` maps hosts to
 //! `base64(IV ‖ AES-256-CFB128(base64("user:password")))`.
 //!
-//! Improvements over iSulad (W25): passwords may contain ':'; a corrupt
+//! Improvements over iSulad: passwords may contain ':' (`auths.c` split the
+//! decoded value with `strtok(":")`); a corrupt
 //! auths.json is reported instead of being silently replaced on save; key and
 //! auths files are written atomically (temporary file, fsync, rename).
 //! Like iSulad there is no lock around the read-modify-write of auths.json.

@@ -1,8 +1,8 @@
 //! `WWW-Authenticate` challenges (RFC 7235 section 4.1) and token URLs.
 //!
-//! iSulad split challenge parameters on `,` and `=` without quote handling and
-//! with case-sensitive, untrimmed keys (contract W18), and sent token query
-//! parameters unencoded (W19). This parser follows the RFC grammar instead:
+//! iSulad (`registry_apiv2.c`) split challenge parameters on `,` and `=`
+//! without quote handling and with case-sensitive, untrimmed keys, and
+//! (`http_request.c`) sent token query parameters unencoded. This parser follows the RFC grammar instead:
 //!
 //! ```text
 //! WWW-Authenticate = 1#challenge

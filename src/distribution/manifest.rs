@@ -4,7 +4,8 @@
 //! The kind comes from the `Content-Type` header, its parameters ignored,
 //! and when that is missing or generic (static mirrors serve
 //! `application/octet-stream`) from the document's `mediaType` and
-//! `schemaVersion` (iSulad required an exact header, W14).
+//! `schemaVersion` (iSulad's `registry_apiv2.c` required an exact
+//! Content-Type).
 
 use serde::Deserialize;
 

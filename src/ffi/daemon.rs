@@ -1,6 +1,6 @@
 //! What the library imports from the iSulad daemon (cargo feature
-//! `isulad`), exactly as iSulad's C registry module imports it (contract
-//! section 2): the storage API, the OCI image module's settings, the daemon
+//! `isulad`), exactly as iSulad's C registry module imports it: the storage
+//! API (`storage.h`), the OCI image module's settings, the daemon
 //! constants, the thread-local error message, the progress map, and a
 //! logging shim. None of these is defined here: the daemon executable
 //! (linked with `-rdynamic`) provides them.
@@ -11,7 +11,7 @@
 //!
 //! The logging shim is the one function the daemon side must add, because
 //! lcr's `ERROR`/`WARN`/`INFO`/`DEBUG` are static inline functions around a
-//! `va_list` (contract 2.5). A few lines of C compiled into isulad:
+//! `va_list` (iSulad's `src/utils/cutils/log.h` via lcr). A few lines of C compiled into isulad:
 //!
 //! ```c
 //! #include <isula_libutils/log.h>
@@ -37,7 +37,9 @@ use super::timestamp::types_timestamp_t;
 use crate::host::daemon::{self, Daemon, DaemonError, LogLevel, Result, StoredLayer, Timestamp};
 
 // ---------------------------------------------------------------------------
-// Mirrors of the daemon's structs (x86_64 / aarch64 LP64 layouts, contract 2).
+// Mirrors of the daemon's structs (x86_64 / aarch64 LP64 layouts), as
+// declared by iSulad v2.1.6's storage.h, oci_image.h, isulad_config.h and
+// libisula's generated JSON headers.
 
 /// libisula `json_map_string_string`.
 #[repr(C)]

@@ -58,7 +58,7 @@ pub unsafe extern "C" fn progress_status_map_udpate(
     total: i64,
 ) -> bool {
     guard("progress_status_map_udpate", false, || {
-        // SAFETY: per the contract.
+        // SAFETY: `map` is NULL or from progress_status_map_new and not freed, as # Safety requires.
         let (Some(m), Some(key)) = (unsafe { map.as_ref() }, unsafe { opt_str(key) }) else {
             return false;
         };
@@ -75,7 +75,7 @@ pub unsafe extern "C" fn progress_status_map_udpate(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn progress_status_map_size(map: *mut progress_status_map) -> usize {
     guard("progress_status_map_size", 0, || {
-        // SAFETY: per the contract.
+        // SAFETY: `map` is NULL or from progress_status_map_new and not freed, as # Safety requires.
         unsafe { map.as_ref() }.map_or(0, |m| m.inner.len())
     })
 }
@@ -89,7 +89,7 @@ pub unsafe extern "C" fn progress_status_map_size(map: *mut progress_status_map)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn progress_status_map_lock(map: *mut progress_status_map) -> bool {
     guard("progress_status_map_lock", false, || {
-        // SAFETY: per the contract.
+        // SAFETY: `map` is NULL or from progress_status_map_new and not freed, as # Safety requires.
         let Some(m) = (unsafe { map.as_ref() }) else {
             return false;
         };
@@ -106,7 +106,7 @@ pub unsafe extern "C" fn progress_status_map_lock(map: *mut progress_status_map)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn progress_status_map_unlock(map: *mut progress_status_map) {
     guard("progress_status_map_unlock", (), || {
-        // SAFETY: per the contract.
+        // SAFETY: `map` is NULL or from progress_status_map_new and not freed, as # Safety requires.
         if let Some(m) = unsafe { map.as_ref() } {
             m.inner.unlock();
         }

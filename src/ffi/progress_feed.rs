@@ -119,7 +119,7 @@ unsafe fn args<'a, const N: usize>(
     feed: *mut isula_registry_feed,
     strings: [(&str, *const c_char); N],
 ) -> Option<(&'a mut isula_registry_feed, [&'a str; N])> {
-    // SAFETY: per the contract.
+    // SAFETY: `feed` is NULL or a live feed, as # Safety requires.
     let Some(f) = (unsafe { feed.as_mut() }) else {
         last_error::set(&format!(
             "{func}: no feed (create one with isula_registry_feed_new)"
@@ -128,7 +128,7 @@ unsafe fn args<'a, const N: usize>(
     };
     let mut out = [""; N];
     for (slot, (name, p)) in out.iter_mut().zip(strings) {
-        // SAFETY: per the contract.
+        // SAFETY: the strings are NULL or C strings, as # Safety requires.
         match unsafe { opt_str(p) } {
             Some(s) => *slot = s,
             None => {
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn isula_registry_feed_pulling(
     name: *const c_char,
 ) -> c_int {
     guard("isula_registry_feed_pulling", -1, || {
-        // SAFETY: per the contract.
+        // SAFETY: the pointers are NULL or valid (feed live, strings C strings), as # Safety requires.
         let Some((f, [id, name])) = (unsafe {
             args(
                 "isula_registry_feed_pulling",
@@ -189,7 +189,7 @@ pub unsafe extern "C" fn isula_registry_feed_entry(
     phase: c_int,
 ) -> c_int {
     guard("isula_registry_feed_entry", -1, || {
-        // SAFETY: per the contract.
+        // SAFETY: the pointers are NULL or valid (feed live, strings C strings), as # Safety requires.
         let Some((f, [id])) = (unsafe { args("isula_registry_feed_entry", feed, [("id", id)]) })
         else {
             return -1;
@@ -222,7 +222,7 @@ pub unsafe extern "C" fn isula_registry_feed_digest(
     digest: *const c_char,
 ) -> c_int {
     guard("isula_registry_feed_digest", -1, || {
-        // SAFETY: per the contract.
+        // SAFETY: the pointers are NULL or valid (feed live, strings C strings), as # Safety requires.
         let Some((f, [digest])) =
             (unsafe { args("isula_registry_feed_digest", feed, [("digest", digest)]) })
         else {
@@ -250,7 +250,7 @@ pub unsafe extern "C" fn isula_registry_feed_done(
     up_to_date: bool,
 ) -> c_int {
     guard("isula_registry_feed_done", -1, || {
-        // SAFETY: per the contract.
+        // SAFETY: the pointers are NULL or valid (feed live, strings C strings), as # Safety requires.
         let Some((f, [name, reference])) = (unsafe {
             args(
                 "isula_registry_feed_done",
@@ -278,7 +278,7 @@ pub unsafe extern "C" fn isula_registry_feed_failed(
     reason: *const c_char,
 ) -> c_int {
     guard("isula_registry_feed_failed", -1, || {
-        // SAFETY: per the contract.
+        // SAFETY: the pointers are NULL or valid (feed live, strings C strings), as # Safety requires.
         let Some((f, [reason])) =
             (unsafe { args("isula_registry_feed_failed", feed, [("reason", reason)]) })
         else {
@@ -307,7 +307,7 @@ pub unsafe extern "C" fn isula_registry_feed_render(
     height: c_uint,
 ) -> *mut c_char {
     guard("isula_registry_feed_render", std::ptr::null_mut(), || {
-        // SAFETY: per the contract.
+        // SAFETY: `feed` is NULL or a live feed, as # Safety requires.
         let (Some(r), Some(f)) = (unsafe { r.as_mut() }, unsafe { feed.as_ref() }) else {
             last_error::set("isula_registry_feed_render needs a renderer and a feed");
             return std::ptr::null_mut();

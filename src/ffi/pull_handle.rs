@@ -56,11 +56,11 @@ pub unsafe extern "C" fn isula_registry_pull_start(
     options: *const registry_pull_options,
 ) -> *mut isula_registry_pull {
     guard("isula_registry_pull_start", std::ptr::null_mut(), || {
-        // SAFETY: per the contract.
+        // SAFETY: `options` is NULL or valid, as # Safety requires.
         let Some(o) = (unsafe { options.as_ref() }) else {
             return std::ptr::null_mut();
         };
-        // SAFETY: per the contract.
+        // SAFETY: its strings are NULL or C strings, as # Safety requires.
         let opts = match unsafe { pull_options(o) } {
             Ok(opts) => opts,
             Err(e) => {
@@ -89,7 +89,7 @@ pub unsafe extern "C" fn isula_registry_pull_wait(
     timeout_ms: c_int,
 ) -> bool {
     guard("isula_registry_pull_wait", false, || {
-        // SAFETY: per the contract.
+        // SAFETY: `pull` is NULL or a live handle, as # Safety requires.
         let Some(p) = (unsafe { pull.as_ref() }) else {
             return false;
         };
@@ -114,7 +114,7 @@ pub unsafe extern "C" fn isula_registry_pull_wait(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn isula_registry_pull_result(pull: *mut isula_registry_pull) -> c_int {
     guard("isula_registry_pull_result", -1, || {
-        // SAFETY: per the contract.
+        // SAFETY: `pull` is NULL or a live handle, as # Safety requires.
         match unsafe { isula_registry_pull_wait(pull, 0) } {
             false if pull.is_null() => -1,
             false => 1,
@@ -137,7 +137,7 @@ pub unsafe extern "C" fn isula_registry_pull_error(
     pull: *mut isula_registry_pull,
 ) -> *const c_char {
     guard("isula_registry_pull_error", std::ptr::null(), || {
-        // SAFETY: per the contract.
+        // SAFETY: `pull` is NULL or a live handle, as # Safety requires.
         if !unsafe { isula_registry_pull_wait(pull, 0) } {
             return std::ptr::null();
         }
@@ -160,7 +160,7 @@ pub unsafe extern "C" fn isula_registry_pull_cancel(pull: *mut isula_registry_pu
     // The guard costs nothing unless a panic happens, and nothing here
     // allocates or locks, so this stays safe in a signal handler.
     guard("isula_registry_pull_cancel", (), || {
-        // SAFETY: per the contract.
+        // SAFETY: `pull` is NULL or a live handle, as # Safety requires.
         if let Some(p) = unsafe { pull.as_ref() } {
             p.session.cancel();
         }
@@ -241,7 +241,7 @@ pub unsafe extern "C" fn isula_registry_render(
     height: c_uint,
 ) -> *mut c_char {
     guard("isula_registry_render", std::ptr::null_mut(), || {
-        // SAFETY: per the contract.
+        // SAFETY: `r` and `pull` are NULL or live handles, as # Safety requires.
         let (Some(r), Some(p)) = (unsafe { r.as_mut() }, unsafe { pull.as_ref() }) else {
             return std::ptr::null_mut();
         };

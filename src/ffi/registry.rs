@@ -78,11 +78,11 @@ const _: () = {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free_registry_pull_options(options: *mut registry_pull_options) {
     guard("free_registry_pull_options", (), || {
-        // SAFETY: per the contract.
+        // SAFETY: `options` is NULL or valid with libc-allocated fields, as # Safety requires.
         let Some(o) = (unsafe { options.as_mut() }) else {
             return;
         };
-        // SAFETY: every pointer is NULL or libc memory per the contract.
+        // SAFETY: every pointer is NULL or libc memory, as # Safety requires.
         unsafe {
             free_sensitive(o.auth.username);
             free_sensitive(o.auth.password);
@@ -101,11 +101,11 @@ pub unsafe extern "C" fn free_registry_pull_options(options: *mut registry_pull_
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free_registry_search_options(options: *mut registry_search_options) {
     guard("free_registry_search_options", (), || {
-        // SAFETY: per the contract.
+        // SAFETY: `options` is NULL or valid with libc-allocated fields, as # Safety requires.
         let Some(o) = (unsafe { options.as_mut() }) else {
             return;
         };
-        // SAFETY: per the contract.
+        // SAFETY: `options` is NULL or valid with libc-allocated fields, as # Safety requires.
         unsafe {
             free(o.search_name);
             free(options);
@@ -157,7 +157,7 @@ pub(crate) fn set_error(name: &str, message: &str) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn registry_init(auths_dir: *mut c_char, certs_dir: *mut c_char) -> c_int {
     operation("registry_init", || {
-        // SAFETY: per the contract.
+        // SAFETY: the strings are NULL or C strings, as # Safety requires.
         let (auths, certs) = unsafe { (opt_str(auths_dir), opt_str(certs_dir)) };
         api::init(auths.map(PathBuf::from), certs.map(PathBuf::from));
         Ok(())
@@ -175,14 +175,14 @@ pub unsafe extern "C" fn registry_init(auths_dir: *mut c_char, certs_dir: *mut c
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn registry_pull(options: *mut registry_pull_options) -> c_int {
     operation("registry_pull", || {
-        // SAFETY: per the contract.
+        // SAFETY: `options` is NULL or valid, as # Safety requires.
         let Some(o) = (unsafe { options.as_ref() }) else {
             return Err(crate::error::Error::Invalid(
                 "registry_pull needs options: pass a registry_pull_options with image_name set"
                     .into(),
             ));
         };
-        // SAFETY: per the contract.
+        // SAFETY: its strings are NULL or C strings, as # Safety requires.
         let opts = unsafe { pull_options(o) }?;
         let cancel = Arc::new(AtomicBool::new(false));
         let result = match MapHandle::feed(o.progress_status_store) {
@@ -201,12 +201,12 @@ pub(crate) unsafe fn pull_options(
     o: &registry_pull_options,
 ) -> Result<api::PullOptions, crate::error::Error> {
     let text = |p: *mut c_char, what: &str| {
-        // SAFETY: per the contract.
+        // SAFETY: the strings are NULL or C strings, as # Safety requires.
         unsafe { opt_str(p) }
             .map(str::to_string)
             .ok_or_else(|| crate::error::Error::Invalid(format!("Invalid image name: no {what}")))
     };
-    // SAFETY: per the contract.
+    // SAFETY: the strings are NULL or C strings, as # Safety requires.
     let (user, pass) = unsafe { (opt_str(o.auth.username), opt_str(o.auth.password)) };
     Ok(api::PullOptions {
         image: text(o.image_name, "image name")?,
@@ -226,10 +226,10 @@ pub(crate) unsafe fn pull_options(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn registry_login(options: *mut registry_login_options) -> c_int {
     operation("registry_login", || {
-        // SAFETY: per the contract.
+        // SAFETY: `options` is NULL or valid, as # Safety requires.
         let o = unsafe { options.as_ref() }
             .ok_or_else(|| crate::error::Error::Invalid("login needs options".to_string()))?;
-        // SAFETY: per the contract.
+        // SAFETY: `host` is NULL or a C string, as # Safety requires.
         let (host, user, pass) = unsafe {
             (
                 opt_str(o.host),
@@ -255,7 +255,7 @@ pub unsafe extern "C" fn registry_login(options: *mut registry_login_options) ->
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn registry_logout(host: *mut c_char) -> c_int {
     operation("registry_logout", || {
-        // SAFETY: per the contract.
+        // SAFETY: the strings are NULL or C strings, as # Safety requires.
         let host = unsafe { opt_str(host) }.ok_or_else(|| {
             crate::error::Error::Invalid("logout needs a registry host".to_string())
         })?;

@@ -1,23 +1,26 @@
 //! The `isulad` host (cargo feature `isulad`): the library linked into the
 //! iSulad daemon stores what it pulls through the daemon's `storage_*`
-//! functions, exactly as iSulad's registry.c did (contract 3.8-3.16, 3.19),
-//! minus its known weaknesses:
+//! functions, exactly as iSulad's `registry.c` did (`reuse_image`,
+//! `register_layers`, `register_image`, the rollback at the end of
+//! `registry_pull`), minus its known weaknesses:
 //!
 //! - the downloads live in `<isulad tmpdir>/registry-XXXXXX` (mode 0700),
 //!   removed at the end of every pull;
 //! - layer reuse walks bottom to top with the parent taken from the layer
-//!   reused just before (no race with the config thread, W9), and keeps
+//!   reused just before (iSulad read chain ids that its config thread was
+//!   still writing, so usually only layer 0 was reused), and keeps
 //!   exactly one extra hold reference, on the current top layer;
 //! - a layer is created as soon as it and every layer below it are
 //!   verified (both digests), in order, while the layers above still
 //!   download (iSulad's register thread overlaps them too, unverified); a
 //!   pull that fails later removes what it created;
-//! - a missing `created` time never fails a pull (W22);
+//! - a missing `created` time never fails a pull (iSulad's time check in
+//!   `registry.c` rejected images the OCI spec allows);
 //! - on failure the hold reference is released *before* the rollback, so
 //!   `storage_layer_chain_delete` / `storage_img_delete` really delete what
 //!   this pull created (iSulad deleted while still holding it).
 //!
-//! Layer ids are containers/image chain ids (3.11), the image id is the
+//! Layer ids are containers/image chain ids (see `next_chain_id`), the image id is the
 //! config digest hex, and the big-data keys are iSulad's, so images pulled
 //! by iSulad and by this library are interchangeable.
 
@@ -183,7 +186,7 @@ impl IsuladHost {
     }
 }
 
-/// `register_image` (3.15). `created` is set once the image exists
+/// iSulad's `register_image`, under its `image_mutex`. `created` is set once the image exists
 /// because of this call (so a later failure must delete it).
 fn register_image(
     image: &ImageReady<'_>,
@@ -472,7 +475,7 @@ fn is_hex64(s: &str) -> bool {
 }
 
 /// The storage id of a layer with this diff_id on `parent` (the id below
-/// it): containers/image chain ids without the prefix (3.11). The first is
+/// it): containers/image chain ids without the prefix. The first is
 /// the first diff_id; each next is `sha256(parent_hex + "+" + diff_hex)`.
 fn next_chain_id(parent: Option<&str>, diff_id: &str) -> Result<String, Error> {
     let hex = diff_id
@@ -491,8 +494,8 @@ fn next_chain_id(parent: Option<&str>, diff_id: &str) -> Result<String, Error> {
 }
 
 /// `util_to_timestamp_from_str(config.created)`: a missing, empty or zero
-/// time is the epoch; an unparsable one is the all-unset timestamp (W22:
-/// neither fails the pull), returned as `Err` with the text.
+/// time is the epoch; an unparsable one is the all-unset timestamp
+/// (neither fails the pull, unlike iSulad), returned as `Err` with the text.
 fn creation_time(config: &[u8]) -> Result<Timestamp, String> {
     let v: serde_json::Value = serde_json::from_slice(config).unwrap_or_default();
     let created = v.get("created").and_then(|c| c.as_str()).unwrap_or("");
@@ -614,7 +617,7 @@ mod tests {
 
     #[test]
     fn chain_ids_follow_containers_image() {
-        // contract 3.11: nine layers with the same diff_id
+        // nine layers with the same diff_id still get nine distinct ids
         let d = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         let ids = chain_ids(&[d; 9]).unwrap();
         assert_eq!(ids[0], &d[7..]);

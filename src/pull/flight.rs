@@ -1,8 +1,10 @@
 //! Blob downloads shared by concurrent pulls in this process: the first
 //! pull that needs a blob downloads it; the others wait, mirror its byte
 //! count for their own progress, and then hard-link the finished file. If
-//! the download fails, a waiter tries again itself (a failure is never
-//! sticky, unlike iSulad's W12).
+//! the download fails, a waiter tries again itself: a failure is never
+//! sticky (in iSulad's registry.c, `fetch_layer` waiting on another pull's
+//! download failed with it, and new pulls of that blob failed at once until
+//! every waiter had cleaned up).
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -175,7 +175,8 @@ thread_local! {
     /// One libcurl handle per thread, reset before each request: libcurl
     /// keeps its live connections, TLS sessions and DNS cache across
     /// resets, so consecutive requests to a registry reuse a connection
-    /// (iSulad made a new TCP and TLS connection for every request, W2).
+    /// (iSulad's `http.c` made a new curl handle, so a new TCP and TLS
+    /// connection, for every request).
     static HANDLE: RefCell<Option<Easy>> = const { RefCell::new(None) };
 }
 
