@@ -3,8 +3,9 @@
 //!
 //! - [`mkdir_p`]: `mkdir -p` where each directory it creates gets exactly a
 //!   mode, whatever the umask.
-//! - [`ensure_private_dir`], [`make_temp_dir`]: a 0700 directory that must
-//!   stay so, and `mkdtemp` with an unpredictable name.
+//! - [`private_subdir`], [`ensure_private_dir`], [`make_temp_dir`]: a
+//!   directory that must not be a symbolic link, a 0700 directory that
+//!   must stay so, and `mkdtemp` with an unpredictable name.
 //! - [`create_new`], [`create_temp`], [`open_lock`], [`read_nofollow`]:
 //!   files opened with `O_EXCL`/`O_NOFOLLOW`, so a symbolic link planted
 //!   where a file goes is never followed; the error says so.

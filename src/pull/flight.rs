@@ -1,8 +1,10 @@
 //! Blob downloads shared by concurrent pulls in this process: the first
 //! pull that needs a blob downloads it; the others wait, mirror its byte
 //! count for their own progress, and then hard-link the finished file. If
-//! the download fails, a waiter tries again itself (a failure is never
-//! sticky, unlike iSulad's W12).
+//! the download fails, a waiter tries again itself: a failure is never
+//! shared nor sticky (in iSulad's registry.c every pull waiting on a blob
+//! fails with its owner, and new pulls of it fail until the waiters are
+//! gone).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
