@@ -18,6 +18,7 @@ pub mod digest;
 pub mod distribution;
 pub mod error;
 pub mod ffi;
+pub mod fsutil;
 pub mod host;
 pub mod progress;
 pub mod pull;

@@ -16,7 +16,8 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use openssl::symm::{Cipher, decrypt, encrypt};
 
 use super::secret::Secret;
-use super::{AUTH_AESKEY_FILE_MODE, AUTH_DIR_MODE, AuthsError, fsutil};
+use super::{AUTH_AESKEY_FILE_MODE, AUTH_DIR_MODE, AuthsError};
+use crate::fsutil;
 
 /// Length of the AES-256 key (`AES_256_CFB_KEY_LEN`).
 pub const AES_256_CFB_KEY_LEN: usize = 32;
@@ -86,13 +87,15 @@ pub fn load_or_create_key(path: &Path) -> Result<AesKey, AuthsError> {
         other => return other,
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fsutil::mkdir_p(dir, AUTH_DIR_MODE)?;
+        fsutil::mkdir_p(dir, AUTH_DIR_MODE)
+            .map_err(|e| AuthsError::io("create directory", dir, e))?;
     }
     let raw = random_bytes::<{ AES_256_CFB_KEY_LEN / 2 }>()?;
     let mut text = Secret::new([0u8; AES_256_CFB_KEY_LEN]);
     hex_lower(&raw[..], &mut text[..]);
     // If another process created the key concurrently, use theirs.
-    fsutil::create_exclusive(path, &text[..], AUTH_AESKEY_FILE_MODE)?;
+    fsutil::create_exclusive(path, &text[..], AUTH_AESKEY_FILE_MODE)
+        .map_err(|e| AuthsError::io("create", path, e))?;
     load_key(path)
 }
 

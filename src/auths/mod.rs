@@ -15,10 +15,10 @@
 #![forbid(unsafe_code)]
 
 mod aes;
-mod fsutil;
 mod json;
 mod secret;
 
+use crate::fsutil;
 use std::fmt;
 use std::fs;
 use std::io;
@@ -257,7 +257,8 @@ impl AuthStore {
         // Parse first so that a corrupt file is reported before anything is
         // created.
         let mut entries = self.read_entries(&path)?.unwrap_or_default();
-        fsutil::mkdir_p(&self.dir, AUTH_DIR_MODE)?;
+        fsutil::mkdir_p(&self.dir, AUTH_DIR_MODE)
+            .map_err(|e| AuthsError::io("create directory", &self.dir, e))?;
         let key = load_or_create_key(&self.key_path())?;
         let auth = encrypt_auth(&key, user, password)?;
         if let Some((_, old)) = entries.iter_mut().find(|(h, _)| h == host) {
@@ -268,6 +269,7 @@ impl AuthStore {
             entries.push((host.to_string(), auth));
         }
         fsutil::write_atomic(&path, json::render(&entries).as_bytes(), AUTH_FILE_MODE)
+            .map_err(|e| AuthsError::io("write", &path, e))
     }
 
     /// Remove the entry for `host`: `Ok(true)` if it was removed, `Ok(false)`
@@ -281,7 +283,8 @@ impl AuthStore {
             return Ok(false);
         };
         entries.remove(pos);
-        fsutil::write_atomic(&path, json::render(&entries).as_bytes(), AUTH_FILE_MODE)?;
+        fsutil::write_atomic(&path, json::render(&entries).as_bytes(), AUTH_FILE_MODE)
+            .map_err(|e| AuthsError::io("write", &path, e))?;
         Ok(true)
     }
 }

@@ -1,8 +1,10 @@
 //! The OCI distribution protocol: image references, auth challenges, TLS
-//! material, manifests, and the client that speaks to a registry.
+//! material, manifests, the authorizer (tokens, Basic), and the client
+//! that speaks to a registry.
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod certs;
 pub mod challenge;
 pub mod client;

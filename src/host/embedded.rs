@@ -6,19 +6,17 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Host, ImageReady, LayerPlan};
 use crate::distribution::manifest;
 use crate::error::Error;
+use crate::fsutil;
 use crate::progress::event::{Event, Observer, Phase};
 use crate::store::oci_layout::{Descriptor, OciLayout};
 
 pub struct EmbeddedHost {
     store: OciLayout,
 }
-
-static WORKDIR_SEQ: AtomicU64 = AtomicU64::new(0);
 
 fn store_err(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::Store(format!("{what}: {e}"))
@@ -52,14 +50,10 @@ impl EmbeddedHost {
 
 impl Host for EmbeddedHost {
     fn work_dir(&self) -> Result<PathBuf, Error> {
-        let seq = WORKDIR_SEQ.fetch_add(1, Ordering::Relaxed);
-        let dir = self
-            .store
-            .root()
-            .join(".ingest")
-            .join(format!("pull-{}-{seq}", std::process::id()));
-        fs::create_dir_all(&dir).map_err(store_err("cannot create the download directory"))?;
-        Ok(dir)
+        // private (0700) and unpredictable; the pid says whose it is
+        let ingest = self.store.root().join(".ingest");
+        fsutil::make_temp_dir(&ingest, &format!("pull-{}-", std::process::id()))
+            .map_err(store_err("cannot create the download directory"))
     }
 
     fn store_id(&self) -> PathBuf {

@@ -24,9 +24,6 @@
 //! config digest hex, and the big-data keys are iSulad's, so images pulled
 //! by iSulad and by this library are interchangeable.
 
-use std::fs;
-use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -389,76 +386,9 @@ pub fn isulad_tmpdir(root: &Path, env: Option<&std::ffi::OsStr>) -> PathBuf {
     }
 }
 
-/// `makesure_isulad_tmpdir_perm_right`: `dir` is created (mode 0700) when
-/// missing, replaced when it is not a directory (a symlink included), must
-/// then have mode 0700 exactly and is given to root (when we may).
-pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
-    match fs::symlink_metadata(dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            fs::remove_file(dir)?;
-            create_private(dir)?;
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => create_private(dir)?,
-        Err(e) => return Err(e),
-    }
-    let m = fs::symlink_metadata(dir)?;
-    if !m.is_dir() {
-        return Err(io::Error::other("not a directory"));
-    }
-    let mode = m.permissions().mode() & 0o777;
-    if mode != 0o700 {
-        return Err(io::Error::other(format!(
-            "its mode is {mode:04o}, not 0700"
-        )));
-    }
-    match std::os::unix::fs::lchown(dir, Some(0), Some(0)) {
-        Ok(()) => Ok(()),
-        // not root (tests, rootless): the directory stays ours, 0700
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-fn create_private(dir: &Path) -> io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    // the umask may have taken bits away
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-}
-
-/// `mkdtemp("<parent>/<prefix>XXXXXX")` with mode 0700.
-pub fn make_temp_dir(parent: &Path, prefix: &str) -> io::Result<PathBuf> {
-    use std::hash::{BuildHasher, Hasher};
-    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut last = None;
-    for attempt in 0u32..100 {
-        let mut h = std::hash::RandomState::new().build_hasher();
-        h.write_u32(attempt);
-        h.write_u32(std::process::id());
-        if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-            h.write_u128(t.as_nanos());
-        }
-        let mut bits = h.finish();
-        let mut name = String::from(prefix);
-        for _ in 0..6 {
-            name.push(CHARS[(bits % CHARS.len() as u64) as usize] as char);
-            bits /= CHARS.len() as u64;
-        }
-        let path = parent.join(name);
-        match fs::DirBuilder::new().mode(0o700).create(&path) {
-            Ok(()) => {
-                fs::set_permissions(&path, fs::Permissions::from_mode(0o700))?;
-                return Ok(path);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| io::Error::other("no free name")))
-}
+/// The work directories: iSulad's `makesure_isulad_tmpdir_perm_right` and
+/// `mkdtemp`, shared with the other hosts.
+pub use crate::fsutil::{ensure_private_dir, make_temp_dir};
 
 /// The image id: the config digest hex (`^sha256:[a-f0-9]{64}$`).
 fn image_id_of(config_digest: &str) -> Result<&str, Error> {

@@ -2,9 +2,9 @@
 //! pull that needs a blob downloads it; the others wait, mirror its byte
 //! count for their own progress, and then hard-link the finished file. If
 //! the download fails, a waiter tries again itself: a failure is never
-//! sticky (in iSulad's registry.c, `fetch_layer` waiting on another pull's
-//! download failed with it, and new pulls of that blob failed at once until
-//! every waiter had cleaned up).
+//! shared nor sticky (in iSulad's registry.c every pull waiting on a blob
+//! fails with its owner, and new pulls of it fail until the waiters are
+//! gone).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -188,5 +188,238 @@ mod tests {
         );
         assert_eq!(role.err().as_deref(), Some("fetched again"));
         assert!(ran);
+    }
+
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc::{self, Receiver};
+    use std::thread;
+
+    /// A bound on every wait of these tests: a hang fails instead of hanging.
+    const HANG: Duration = Duration::from_secs(30);
+
+    fn landed(name: &str) -> Landed {
+        Landed {
+            path: PathBuf::from(name),
+            digests: LayerDigests {
+                blob: crate::digest::Digested {
+                    digest: format!("sha256:{name}"),
+                    size: 7,
+                },
+                diff: crate::digest::Digested {
+                    digest: format!("sha256:{name}-tar"),
+                    size: 7,
+                },
+                compression: crate::digest::Compression::None,
+            },
+        }
+    }
+
+    fn in_flight(store: &str, digest: &str) -> bool {
+        FLIGHTS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&(PathBuf::from(store), digest.to_string()))
+    }
+
+    fn role_name(r: &Result<Role, String>) -> String {
+        match r {
+            Ok(Role::Owner(l, _)) => format!("owner {}", l.path.display()),
+            Ok(Role::Waiter(l)) => format!("waiter {}", l.path.display()),
+            Err(e) => format!("error {e}"),
+        }
+    }
+
+    /// Starts an owner whose download reports `started`, publishes 7 bytes
+    /// and then ends with what `finish` sends it.
+    fn owner(
+        store: &'static str,
+        digest: &'static str,
+    ) -> (
+        mpsc::Sender<Result<Landed, String>>,
+        Receiver<()>,
+        Receiver<String>,
+    ) {
+        let (finish_tx, finish_rx) = mpsc::channel::<Result<Landed, String>>();
+        let (started_tx, started_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let r = share::<String>(
+                PathBuf::from(store),
+                digest,
+                &mut |_| {},
+                &mut |publish| {
+                    publish(7);
+                    started_tx.send(()).unwrap();
+                    finish_rx.recv_timeout(HANG).unwrap()
+                },
+                &|| Ok(()),
+            );
+            // the Release (if any) goes with the role, after the report
+            done_tx.send(role_name(&r)).unwrap();
+        });
+        (finish_tx, started_rx, done_rx)
+    }
+
+    /// Starts a waiter on a blob an owner is downloading: `waiting` fires at
+    /// its first look at the owner's bytes (the owner's 7 by then);
+    /// `cancel` ends its wait; its own download, should it run, lands
+    /// `mine`.
+    fn waiter(
+        store: &'static str,
+        digest: &'static str,
+        cancel: Arc<AtomicBool>,
+    ) -> (Receiver<u64>, Receiver<(String, bool)>) {
+        let (waiting_tx, waiting_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut downloaded = false;
+            let r = share::<String>(
+                PathBuf::from(store),
+                digest,
+                &mut |n| {
+                    let _ = waiting_tx.send(n);
+                },
+                &mut |_| {
+                    downloaded = true;
+                    Ok(landed("mine"))
+                },
+                &|| {
+                    if cancel.load(Ordering::Relaxed) {
+                        Err("cancelled".to_string())
+                    } else {
+                        Ok(())
+                    }
+                },
+            );
+            done_tx.send((role_name(&r), downloaded)).unwrap();
+        });
+        (waiting_rx, done_rx)
+    }
+
+    #[test]
+    fn a_waiter_gets_the_owners_file() {
+        let (store, digest) = ("/nonexistent/flight-shared", "sha256:shared");
+        let (finish, started, owner_done) = owner(store, digest);
+        started.recv_timeout(HANG).unwrap();
+        let (waiting, waiter_done) = waiter(store, digest, Arc::default());
+        assert_eq!(waiting.recv_timeout(HANG).unwrap(), 7, "the owner's bytes");
+        finish.send(Ok(landed("theirs"))).unwrap();
+        assert_eq!(
+            waiter_done.recv_timeout(HANG).unwrap(),
+            ("waiter theirs".to_string(), false),
+            "the waiter links the owner's file and downloads nothing"
+        );
+        assert_eq!(owner_done.recv_timeout(HANG).unwrap(), "owner theirs");
+        // the owner's thread has dropped its Release with its role
+        assert!(
+            wait_for(|| !in_flight(store, digest)),
+            "the entry goes with the owner's release"
+        );
+    }
+
+    fn wait_for(mut f: impl FnMut() -> bool) -> bool {
+        let start = std::time::Instant::now();
+        while start.elapsed() < HANG {
+            if f() {
+                return true;
+            }
+            thread::yield_now();
+        }
+        false
+    }
+
+    #[test]
+    fn when_the_owner_fails_a_waiter_downloads_itself() {
+        let (store, digest) = ("/nonexistent/flight-fails", "sha256:fails");
+        let (finish, started, owner_done) = owner(store, digest);
+        started.recv_timeout(HANG).unwrap();
+        let (waiting, waiter_done) = waiter(store, digest, Arc::default());
+        waiting.recv_timeout(HANG).unwrap();
+        finish.send(Err("connection reset".to_string())).unwrap();
+        assert_eq!(
+            owner_done.recv_timeout(HANG).unwrap(),
+            "error connection reset",
+            "the owner gets its own failure"
+        );
+        assert_eq!(
+            waiter_done.recv_timeout(HANG).unwrap(),
+            ("owner mine".to_string(), true),
+            "a failure is not shared: the waiter takes over and downloads"
+        );
+        assert!(
+            wait_for(|| !in_flight(store, digest)),
+            "the entry goes with the waiter's release"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_waiter_leaves_the_owner_alone() {
+        let (store, digest) = ("/nonexistent/flight-cancel", "sha256:cancel");
+        let (finish, started, owner_done) = owner(store, digest);
+        started.recv_timeout(HANG).unwrap();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (waiting, waiter_done) = waiter(store, digest, cancel.clone());
+        waiting.recv_timeout(HANG).unwrap();
+        cancel.store(true, Ordering::Relaxed);
+        assert_eq!(
+            waiter_done.recv_timeout(HANG).unwrap(),
+            ("error cancelled".to_string(), false)
+        );
+        assert!(in_flight(store, digest), "the owner's download goes on");
+        finish.send(Ok(landed("theirs"))).unwrap();
+        assert_eq!(owner_done.recv_timeout(HANG).unwrap(), "owner theirs");
+        assert!(
+            wait_for(|| !in_flight(store, digest)),
+            "no entry is left once the owner is done"
+        );
+    }
+
+    #[test]
+    fn a_waiter_takes_over_from_an_owner_that_panics() {
+        let (store, digest) = ("/nonexistent/flight-panic", "sha256:panic");
+        let (started_tx, started_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let panicker = thread::spawn(move || {
+            let _ = share::<String>(
+                PathBuf::from(store),
+                digest,
+                &mut |_| {},
+                &mut |publish| {
+                    publish(7);
+                    started_tx.send(()).unwrap();
+                    go_rx.recv_timeout(HANG).unwrap();
+                    panic!("boom in the download");
+                },
+                &|| Ok(()),
+            );
+        });
+        started_rx.recv_timeout(HANG).unwrap();
+        let (waiting, waiter_done) = waiter(store, digest, Arc::default());
+        waiting.recv_timeout(HANG).unwrap();
+        go_tx.send(()).unwrap();
+        assert!(panicker.join().is_err(), "the owner's thread panicked");
+        assert_eq!(
+            waiter_done.recv_timeout(HANG).unwrap(),
+            ("owner mine".to_string(), true),
+            "the waiter is not left waiting: it downloads itself"
+        );
+        assert!(
+            wait_for(|| !in_flight(store, digest)),
+            "nothing is left behind"
+        );
+    }
+
+    #[test]
+    fn blobs_of_different_stores_are_not_shared() {
+        let digest = "sha256:two-stores";
+        let (finish, started, owner_done) = owner("/nonexistent/flight-a", digest);
+        started.recv_timeout(HANG).unwrap();
+        let (_, other) = waiter("/nonexistent/flight-b", digest, Arc::default());
+        assert_eq!(
+            other.recv_timeout(HANG).unwrap(),
+            ("owner mine".to_string(), true)
+        );
+        finish.send(Ok(landed("a"))).unwrap();
+        assert_eq!(owner_done.recv_timeout(HANG).unwrap(), "owner a");
     }
 }

@@ -6,15 +6,27 @@
 //! once verified, so a failed pull leaves nothing half-written behind.
 //! `index.json` is rewritten atomically under a file lock, so concurrent
 //! pulls (threads or processes) do not lose each other's entries.
+//!
+//! The store is private: directories it creates are 0700 and its files
+//! 0600 whatever the umask; temporary files have unpredictable names and
+//! are opened with `O_EXCL|O_NOFOLLOW`, the lock and `index.json` with
+//! `O_NOFOLLOW`, so a symbolic link planted in the store is never followed
+//! (the operation fails, naming the link).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 
 use crate::digest::sha256_of;
+use crate::fsutil;
+
+/// Mode of the directories the store creates (its root included).
+pub const DIR_MODE: u32 = 0o700;
+/// Mode of every file in the store.
+pub const FILE_MODE: u32 = 0o600;
 
 /// The annotation that names an image in `index.json`.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -33,8 +45,6 @@ pub struct OciLayout {
     root: PathBuf,
 }
 
-static INGEST_SEQ: AtomicU64 = AtomicU64::new(0);
-
 fn hex_of(digest: &str) -> io::Result<&str> {
     digest
         .strip_prefix("sha256:")
@@ -51,17 +61,20 @@ impl OciLayout {
     /// Opens the layout at `root`, creating an empty one if needed.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<OciLayout> {
         let layout = OciLayout { root: root.into() };
-        fs::create_dir_all(layout.root.join("blobs/sha256"))?;
-        fs::create_dir_all(layout.root.join(".ingest"))?;
+        // the root may be a link (to another disk); what is inside may not
+        fsutil::mkdir_p(&layout.root, DIR_MODE)?;
+        for sub in ["blobs", "blobs/sha256", ".ingest"] {
+            fsutil::private_subdir(&layout.root.join(sub))?;
+        }
         let marker = layout.root.join("oci-layout");
-        if !marker.exists() {
-            write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        if fs::symlink_metadata(&marker).is_err() {
+            fsutil::write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#, FILE_MODE)?;
         }
         let index = layout.root.join("index.json");
-        if !index.exists() {
+        if fs::symlink_metadata(&index).is_err() {
             let _lock = layout.lock()?;
-            if !index.exists() {
-                write_atomic(&index, br#"{"schemaVersion":2,"manifests":[]}"#)?;
+            if fs::symlink_metadata(&index).is_err() {
+                fsutil::write_atomic(&index, br#"{"schemaVersion":2,"manifests":[]}"#, FILE_MODE)?;
             }
         }
         Ok(layout)
@@ -77,27 +90,27 @@ impl OciLayout {
     }
 
     pub fn has_blob(&self, digest: &str) -> bool {
-        self.blob_path(digest).map(|p| p.is_file()).unwrap_or(false)
+        // a link planted in blobs/ is not a blob
+        self.blob_path(digest)
+            .is_ok_and(|p| fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
     }
 
-    /// A new temporary file for an incoming blob, and its path.
+    /// A new temporary file for an incoming blob (`.ingest/<pid>-<random>`,
+    /// mode 0600), and its path.
     pub fn ingest(&self) -> io::Result<(File, PathBuf)> {
-        let name = format!(
-            "{}-{}",
-            std::process::id(),
-            INGEST_SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = self.root.join(".ingest").join(name);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        Ok((file, path))
+        let prefix = format!("{}-", std::process::id());
+        fsutil::create_temp(&self.root.join(".ingest"), &prefix, FILE_MODE)
     }
 
-    /// Moves a verified ingest file to its place in `blobs/`.
+    /// Moves a verified ingest file to its place in `blobs/`, mode 0600
+    /// (whoever created it and whatever the umask was).
     pub fn commit_blob(&self, ingest: &Path, digest: &str) -> io::Result<PathBuf> {
         let target = self.blob_path(digest)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(ingest)?;
+        file.set_permissions(Permissions::from_mode(FILE_MODE))?;
         fs::rename(ingest, &target)?;
         Ok(target)
     }
@@ -118,7 +131,7 @@ impl OciLayout {
     }
 
     pub fn read_blob(&self, digest: &str) -> io::Result<Vec<u8>> {
-        fs::read(self.blob_path(digest)?)
+        fsutil::read_nofollow(&self.blob_path(digest)?)
     }
 
     /// Names `manifest` as `name` in `index.json`, replacing what had the
@@ -135,7 +148,7 @@ impl OciLayout {
             "annotations": { REF_NAME: name },
         }));
         let text = serde_json::to_vec(&index).map_err(io::Error::other)?;
-        write_atomic(&self.root.join("index.json"), &text)
+        fsutil::write_atomic(&self.root.join("index.json"), &text, FILE_MODE)
     }
 
     /// The manifest named `name`, if any.
@@ -154,7 +167,7 @@ impl OciLayout {
 
     fn read_index(&self) -> io::Result<Value> {
         let path = self.root.join("index.json");
-        let text = fs::read(&path)?;
+        let text = fsutil::read_nofollow(&path)?;
         serde_json::from_slice(&text).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -168,11 +181,7 @@ impl OciLayout {
 
     /// Serialises writers of `index.json` across threads and processes.
     fn lock(&self) -> io::Result<File> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.root.join(".ingest/index.lock"))?;
+        let file = fsutil::open_lock(&self.root.join(".ingest/index.lock"), FILE_MODE)?;
         file.lock()?;
         Ok(file)
     }
@@ -188,25 +197,6 @@ fn index_entries(index: &mut Value) -> io::Result<&mut Vec<Value>> {
             "index.json: manifests is not an array",
         )
     })
-}
-
-/// Writes `data` to a temporary sibling, syncs it and renames it over `path`.
-fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension(format!(
-        "tmp-{}-{}",
-        std::process::id(),
-        INGEST_SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

@@ -354,3 +354,333 @@ fn configure(easy: &mut Easy, req: &Request<'_>, with_progress: bool) -> Result<
     easy.progress(with_progress)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! Header and redirect handling against a tiny HTTP server of our own
+    //! on 127.0.0.1 that answers each request with canned bytes and
+    //! records what it was sent.
+
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::thread::JoinHandle;
+
+    /// The raw answer for a request path.
+    type Answer = dyn Fn(&str) -> String + Send + Sync;
+
+    /// One request as received: its request line and header lines.
+    #[derive(Clone, Debug)]
+    struct Seen {
+        line: String,
+        headers: Vec<String>,
+    }
+
+    impl Seen {
+        fn has_header(&self, name: &str) -> bool {
+            self.headers.iter().any(|h| {
+                h.split(':')
+                    .next()
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(name))
+            })
+        }
+    }
+
+    /// Serves until dropped (then stopped and joined).
+    struct Server {
+        port: u16,
+        seen: Arc<Mutex<Vec<Seen>>>,
+        stop: Arc<AtomicBool>,
+        thread: Option<JoinHandle<()>>,
+    }
+
+    impl Server {
+        fn start(answer: impl Fn(&str) -> String + Send + Sync + 'static) -> Server {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let stop = Arc::new(AtomicBool::new(false));
+            let answer: Arc<Answer> = Arc::new(answer);
+            let thread = {
+                let (seen, stop) = (seen.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    for conn in listener.incoming() {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        if let Ok(conn) = conn {
+                            serve(conn, &*answer, &seen);
+                        }
+                    }
+                })
+            };
+            Server {
+                port,
+                seen,
+                stop,
+                thread: Some(thread),
+            }
+        }
+
+        fn url(&self, path: &str) -> String {
+            format!("http://127.0.0.1:{}{path}", self.port)
+        }
+
+        fn seen(&self) -> Vec<Seen> {
+            self.seen.lock().unwrap().clone()
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            // wake the accept
+            let _ = TcpStream::connect(("127.0.0.1", self.port));
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    fn serve(conn: TcpStream, answer: &Answer, seen: &Mutex<Vec<Seen>>) {
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut headers = Vec::new();
+        let mut length = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                break;
+            }
+            let h = h.trim_end().to_string();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((n, v)) = h.split_once(':')
+                && n.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            headers.push(h);
+        }
+        let mut body = vec![0; length];
+        let _ = reader.read_exact(&mut body);
+        let line = line.trim_end().to_string();
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+        seen.lock().unwrap().push(Seen { line, headers });
+        let mut conn = conn;
+        let _ = conn.write_all(answer(&path).as_bytes());
+    }
+
+    /// A complete response: status line, header lines, body.
+    fn response(status: &str, headers: &[&str], body: &str) -> String {
+        let mut r = format!("HTTP/1.1 {status}\r\n");
+        for h in headers {
+            r.push_str(h);
+            r.push_str("\r\n");
+        }
+        r.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        r
+    }
+
+    #[derive(Default)]
+    struct Body {
+        status: Option<u32>,
+        data: Vec<u8>,
+    }
+
+    impl Sink for Body {
+        fn head(&mut self, status: u32, _: &[u8]) -> io::Result<()> {
+            self.status = Some(status);
+            Ok(())
+        }
+        fn body(&mut self, data: &[u8]) -> io::Result<()> {
+            self.data.extend_from_slice(data);
+            Ok(())
+        }
+    }
+
+    fn get(url: &str, headers: &[&str]) -> Result<(Response, Body), TransferError> {
+        let req = Request {
+            url,
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            follow_redirects: true,
+            deadline: Some(Duration::from_secs(30)),
+            ..Request::default()
+        };
+        let mut body = Body::default();
+        let response = perform(&req, &mut body, None)?;
+        Ok((response, body))
+    }
+
+    #[test]
+    fn header_lines_are_kept_in_order_with_duplicates_and_odd_case() {
+        let server = Server::start(|_| {
+            response(
+                "200 OK",
+                &[
+                    "WWW-Authenticate: Basic realm=\"a\"",
+                    "www-authenticate:   Bearer realm=\"https://t/\"  ",
+                    "X-ODD-case:value:with:colons",
+                    "X-Empty:",
+                    "X-Folded: first",
+                    "  continued without a colon",
+                ],
+                "hello",
+            )
+        });
+        let (r, body) = get(&server.url("/h"), &[]).unwrap();
+        assert_eq!((r.status, body.status), (200, Some(200)));
+        assert_eq!(body.data, b"hello");
+        let auth: Vec<_> = r
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            auth,
+            [
+                ("WWW-Authenticate", "Basic realm=\"a\""),
+                ("www-authenticate", "Bearer realm=\"https://t/\"")
+            ],
+            "both lines, names as sent, values trimmed"
+        );
+        assert_eq!(
+            r.header("www-AUTHENTICATE"),
+            Some("Basic realm=\"a\""),
+            "the first"
+        );
+        assert_eq!(r.header("x-odd-case"), Some("value:with:colons"));
+        assert_eq!(r.header("x-empty"), Some(""));
+        // an obsolete folded line has no name: it is not a header of its own
+        assert_eq!(r.header("x-folded"), Some("first"));
+        assert!(
+            r.headers.iter().all(|(k, _)| !k.contains("continued")),
+            "{:?}",
+            r.headers
+        );
+        assert_eq!(r.header("content-length"), Some("5"));
+        assert_eq!(r.header("missing"), None);
+    }
+
+    #[test]
+    fn a_redirect_is_followed_and_only_the_final_head_is_kept() {
+        let server = Server::start(|path| match path {
+            "/v2/x/blobs/d" => response(
+                "307 Temporary Redirect",
+                &["Location: ../../y/final?sig=1", "X-Hop: first"],
+                "a redirect body nobody reads",
+            ),
+            "/v2/y/final?sig=1" => response("200 OK", &["X-Hop: last"], "blob"),
+            _ => response("404 Not Found", &[], ""),
+        });
+        let (r, body) = get(&server.url("/v2/x/blobs/d"), &["Authorization: Bearer t"]).unwrap();
+        assert_eq!((r.status, body.data.as_slice()), (200, b"blob".as_slice()));
+        assert_eq!(r.header("x-hop"), Some("last"), "{:?}", r.headers);
+        assert!(r.header("location").is_none());
+        let seen = server.seen();
+        assert_eq!(
+            seen.iter().map(|s| s.line.as_str()).collect::<Vec<_>>(),
+            [
+                "GET /v2/x/blobs/d HTTP/1.1",
+                "GET /v2/y/final?sig=1 HTTP/1.1"
+            ],
+            "a relative Location is resolved against the URL asked"
+        );
+        assert!(
+            seen[1].has_header("authorization"),
+            "the same host keeps the credentials"
+        );
+    }
+
+    #[test]
+    fn credentials_do_not_follow_a_redirect_to_another_host() {
+        let other = Server::start(|_| response("200 OK", &[], "elsewhere"));
+        let to = other.url("/blob");
+        let first =
+            Server::start(move |_| response("302 Found", &[&format!("Location: {to}")], ""));
+        let (r, body) = get(
+            &first.url("/v2/x"),
+            &["Authorization: Basic c2VjcmV0", "Accept: */*"],
+        )
+        .unwrap();
+        assert_eq!(
+            (r.status, body.data.as_slice()),
+            (200, b"elsewhere".as_slice())
+        );
+        assert!(first.seen()[0].has_header("authorization"));
+        let there = &other.seen()[0];
+        // another port of the same address is another host
+        assert!(!there.has_header("authorization"), "{:?}", there.headers);
+        assert!(there.has_header("accept"), "other headers go on");
+    }
+
+    #[test]
+    fn redirects_to_other_schemes_or_without_end_are_refused() {
+        let server = Server::start(|path| match path {
+            "/file" => response("302 Found", &["Location: file:///etc/passwd"], ""),
+            _ => response("302 Found", &["Location: /loop"], ""),
+        });
+        let e = get(&server.url("/file"), &[]).err().unwrap();
+        assert_eq!(e.code, CURLE_UNSUPPORTED_PROTOCOL);
+        assert!(e.message.contains("only http and https"), "{}", e.message);
+        let e = get(&server.url("/loop"), &[]).err().unwrap();
+        assert!(
+            e.message.contains("more than 30 redirects"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            server.seen().len(),
+            2 + MAX_REDIRECTS as usize,
+            "no more requests"
+        );
+    }
+
+    #[test]
+    fn without_follow_a_redirect_is_the_answer() {
+        let server = Server::start(|_| response("301 Moved", &["Location: /elsewhere"], "moved"));
+        let url = server.url("/a");
+        let req = Request {
+            url: &url,
+            deadline: Some(Duration::from_secs(30)),
+            ..Request::default()
+        };
+        let mut body = Body::default();
+        let r = perform(&req, &mut body, None).unwrap();
+        assert_eq!((r.status, r.header("location")), (301, Some("/elsewhere")));
+        assert_eq!(body.data, b"moved");
+        assert_eq!(server.seen().len(), 1);
+    }
+
+    #[test]
+    fn a_post_redirected_with_303_becomes_a_get() {
+        let server = Server::start(|path| match path {
+            "/form" => response("303 See Other", &["Location: /result"], ""),
+            _ => response("200 OK", &[], "done"),
+        });
+        let url = server.url("/form");
+        let req = Request {
+            url: &url,
+            body: Some(b"a=1"),
+            follow_redirects: true,
+            deadline: Some(Duration::from_secs(30)),
+            ..Request::default()
+        };
+        let mut body = Body::default();
+        perform(&req, &mut body, None).unwrap();
+        let lines: Vec<_> = server.seen().into_iter().map(|s| s.line).collect();
+        assert_eq!(lines, ["POST /form HTTP/1.1", "GET /result HTTP/1.1"]);
+    }
+}

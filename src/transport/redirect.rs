@@ -174,4 +174,128 @@ mod tests {
         let port = hop("http://a:1/").follow(307, "http://a:2/y").unwrap();
         assert_eq!(port.headers.len(), 1, "another port is another host");
     }
+
+    #[test]
+    fn more_locations() {
+        // trimmed; no path in the base; a query or fragment is not a directory
+        assert_eq!(resolve("http://a", " x "), "http://a/x");
+        assert_eq!(resolve("http://a/d/f#frag", "g"), "http://a/d/g");
+        assert_eq!(resolve("http://a/d/?q=/z", "g"), "http://a/d/g");
+        // dot segments are left for the server (libcurl resolves the usual case)
+        assert_eq!(resolve("http://a/b/c", "../d"), "http://a/b/../d");
+        // a base without a scheme is taken as http
+        assert_eq!(resolve("a/b", "/c"), "http://a/c");
+        assert_eq!(resolve("https://a/b", "HTTP://B/c"), "HTTP://B/c");
+    }
+
+    #[test]
+    fn schemes_and_authorities() {
+        assert_eq!(web_scheme("HtTpS://x"), Some("https"));
+        assert_eq!(web_scheme("http://x"), Some("http"));
+        for url in ["ftp://x", "httpx://x", "https:/x", "x", "", "file:///etc"] {
+            assert_eq!(web_scheme(url), None, "{url}");
+        }
+        assert_eq!(
+            authority("https://Reg.Example:5000/v2/?q"),
+            "reg.example:5000"
+        );
+        assert_eq!(authority("http://h?q=1"), "h");
+        assert_eq!(authority("http://h#f"), "h");
+        // user info stays part of it: it never passes for the plain host
+        assert_eq!(authority("http://user@h/"), "user@h");
+        assert_ne!(authority("http://h@evil/"), authority("http://h/"));
+        assert_eq!(authority("h:1/x"), "h:1", "no scheme");
+    }
+
+    #[test]
+    fn credentials_stripped_for_another_host_whatever_their_case() {
+        let mut h = hop("https://a/");
+        h.headers = vec![
+            "AUTHORIZATION: Basic eA==".into(),
+            "authorization : Bearer y".into(),
+            "Proxy-Authorization: Basic cA==".into(),
+            "X-Authorization-Hint: keep".into(),
+        ];
+        let next = h.follow(302, "https://user@a/").unwrap();
+        // the proxy's credentials are the proxy's, not the host's
+        assert_eq!(
+            next.headers,
+            [
+                "Proxy-Authorization: Basic cA==",
+                "X-Authorization-Hint: keep"
+            ]
+        );
+        // host names differ only in case: the same host
+        let same = hop("https://A/").follow(302, "https://a/x").unwrap();
+        assert_eq!(same.headers.len(), 2);
+        // http to https is an upgrade, allowed
+        assert!(hop("http://a/").follow(301, "https://a/").is_ok());
+    }
+
+    #[test]
+    fn methods_across_redirects() {
+        let body: &[u8] = b"data";
+        let with = |method: Option<&str>, body: Option<&'static [u8]>| Hop {
+            url: "http://a/".into(),
+            headers: vec![],
+            method: method.map(str::to_string),
+            body,
+        };
+        let shape = |h: Hop<'_>| (h.method, h.body.map(<[u8]>::len));
+        // 303 always becomes GET; 301/302 after a POST do; 307/308 keep it
+        assert_eq!(
+            shape(with(None, Some(body)).follow(303, "http://a/r").unwrap()),
+            (None, None)
+        );
+        assert_eq!(
+            shape(with(None, Some(body)).follow(302, "http://a/r").unwrap()),
+            (None, None)
+        );
+        assert_eq!(
+            shape(with(Some("POST"), None).follow(301, "http://a/r").unwrap()),
+            (None, None)
+        );
+        assert_eq!(
+            shape(with(None, Some(body)).follow(307, "http://a/r").unwrap()),
+            (None, Some(4))
+        );
+        assert_eq!(
+            shape(
+                with(Some("PUT"), Some(body))
+                    .follow(308, "http://a/r")
+                    .unwrap()
+            ),
+            (Some("PUT".into()), Some(4))
+        );
+        // a PUT redirected with 302 stays a PUT; HEAD stays HEAD even on 303
+        assert_eq!(
+            shape(with(Some("PUT"), None).follow(302, "http://a/r").unwrap()),
+            (Some("PUT".into()), None)
+        );
+        assert_eq!(
+            shape(with(Some("HEAD"), None).follow(303, "http://a/r").unwrap()),
+            (Some("HEAD".into()), None)
+        );
+    }
+
+    #[test]
+    fn the_first_hop_is_checked_too() {
+        let req = Request {
+            url: "gopher://h/",
+            ..Request::default()
+        };
+        let e = Hop::first(&req).err().unwrap();
+        assert_eq!(e.code, CURLE_UNSUPPORTED_PROTOCOL);
+        assert!(
+            e.message.contains("refusing to request gopher://h/"),
+            "{}",
+            e.message
+        );
+        let e = check_url("file:///\x1b[31m").unwrap_err();
+        assert!(
+            !e.message.contains('\x1b'),
+            "the URL is cleaned: {:?}",
+            e.message
+        );
+    }
 }
