@@ -123,6 +123,22 @@ pub unsafe extern "C" fn buffer_empty(buf: *mut Buffer) {
     })
 }
 
+/// A caller's `Buffer` as a writer (a response body's destination).
+pub(crate) struct BufferWriter<'a>(pub &'a mut Buffer);
+
+impl std::io::Write for BufferWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        // SAFETY: a `&mut Buffer` is valid; its contents are NULL or libc
+        // memory of total_size bytes (the Buffer contract).
+        unsafe { append_bytes(self.0, data) }
+            .map(|()| data.len())
+            .map_err(|()| std::io::Error::from(std::io::ErrorKind::OutOfMemory))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Appends `data` to a C `Buffer`, doubling its size as needed and keeping
 /// the NUL terminator.
 ///

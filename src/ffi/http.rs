@@ -14,14 +14,13 @@
 //! `isula_curl_xferinfo` cfg from the libcurl this library is built with.
 
 use std::ffi::{c_char, c_int, c_long, c_void};
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::Path;
 
-use super::buffer::{Buffer, append_bytes};
+use super::buffer::{Buffer, BufferWriter};
 use super::cstr::{free, free_sensitive, opt_str, strdup};
 use super::guard;
+use crate::transport::sink::{self, Body};
 use crate::transport::{self, CURLE_WRITE_ERROR, Request, Sink, Tls, Transfer};
 
 /// libcurl's code for an argument it cannot use.
@@ -432,7 +431,7 @@ pub unsafe extern "C" fn authz_http_request(
             http11_only: true,
             ..Request::default()
         };
-        let message = match transport::perform(&req, &mut Discard, None) {
+        let message = match transport::perform(&req, &mut Body::new(io::sink(), false), None) {
             Ok(r) if r.status == 200 => return 0,
             Ok(_) => format!("action '{action}' for user '{user}': permission denied"),
             Err(_) => "Failed to request authz plugin. Is server running ?".to_string(),
@@ -510,11 +509,13 @@ unsafe fn request(url: &str, o: &http_get_options) -> Result<u32, transport::Tra
 
     let with_head = flag(WITH_HEAD);
     let mut sink: Box<dyn Sink> = match o.outputtype {
-        _ if o.output.is_null() => Box::new(Discard),
-        HTTP_REQUEST_STRBUF => Box::new(BufferSink {
-            buf: o.output as *mut Buffer,
-            with_head,
-        }),
+        _ if o.output.is_null() => Box::new(Body::new(io::sink(), false)),
+        HTTP_REQUEST_STRBUF => {
+            // SAFETY: a STRBUF output is a valid Buffer that stays valid and
+            // unaliased during the request, per the contract.
+            let buf = unsafe { &mut *(o.output as *mut Buffer) };
+            Box::new(Body::new(BufferWriter(buf), with_head))
+        }
         HTTP_REQUEST_FILE => {
             let target = unsafe { opt_str(o.output as *const c_char) }.ok_or_else(|| {
                 bad(
@@ -522,14 +523,15 @@ unsafe fn request(url: &str, o: &http_get_options) -> Result<u32, transport::Tra
                     "output file path is not valid UTF-8".into(),
                 )
             })?;
-            let (file, size) = open_output(Path::new(target), o.resume).map_err(|e| {
+            let opened = sink::open_output(Path::new(target), o.resume, OUTPUT_FILE_MODE);
+            let (file, size) = opened.map_err(|e| {
                 bad(
                     CURLE_WRITE_ERROR,
                     format!("failed to open output file {target}: {e}"),
                 )
             })?;
             req.resume_from = size;
-            Box::new(FileSink { file, with_head })
+            Box::new(Body::new(file, with_head))
         }
         other => {
             return Err(bad(
@@ -575,74 +577,4 @@ fn progress_callback(o: &http_get_options) -> Option<impl FnMut(Transfer) -> boo
         let rc = unsafe { func(data, t.dltotal, t.dlnow, t.ultotal, t.ulnow) };
         rc == 0
     })
-}
-
-/// Opens the output file: truncated, or for a resume appended to (created
-/// empty if missing), returning the offset to resume from.
-fn open_output(path: &Path, resume: bool) -> io::Result<(File, u64)> {
-    let mut opts = OpenOptions::new();
-    opts.create(true).mode(OUTPUT_FILE_MODE);
-    if resume {
-        opts.append(true);
-    } else {
-        opts.write(true).truncate(true);
-    }
-    let file = opts.open(path)?;
-    let size = if resume { file.metadata()?.len() } else { 0 };
-    Ok((file, size))
-}
-
-struct Discard;
-
-impl Sink for Discard {
-    fn head(&mut self, _: u32, _: &[u8]) -> io::Result<()> {
-        Ok(())
-    }
-    fn body(&mut self, _: &[u8]) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-struct BufferSink {
-    buf: *mut Buffer,
-    with_head: bool,
-}
-
-impl BufferSink {
-    fn append(&mut self, data: &[u8]) -> io::Result<()> {
-        // SAFETY: the caller's Buffer stays valid during the request.
-        unsafe { append_bytes(self.buf, data) }
-            .map_err(|()| io::Error::from(io::ErrorKind::OutOfMemory))
-    }
-}
-
-impl Sink for BufferSink {
-    fn head(&mut self, _: u32, raw: &[u8]) -> io::Result<()> {
-        if self.with_head {
-            self.append(raw)
-        } else {
-            Ok(())
-        }
-    }
-    fn body(&mut self, data: &[u8]) -> io::Result<()> {
-        self.append(data)
-    }
-}
-
-struct FileSink {
-    file: File,
-    with_head: bool,
-}
-
-impl Sink for FileSink {
-    fn head(&mut self, _: u32, raw: &[u8]) -> io::Result<()> {
-        if self.with_head {
-            self.file.write_all(raw)
-        } else {
-            Ok(())
-        }
-    }
-    fn body(&mut self, data: &[u8]) -> io::Result<()> {
-        self.file.write_all(data)
-    }
 }
