@@ -58,3 +58,26 @@ pub(crate) unsafe fn free<T>(p: *mut T) {
     // SAFETY: per the contract.
     unsafe { libc::free(p as *mut c_void) }
 }
+
+/// The strings of a NULL-terminated array of C strings, copied (entries
+/// that are not UTF-8 are skipped).
+///
+/// # Safety
+/// `array` is NULL or a NULL-terminated array of C strings.
+pub(crate) unsafe fn str_array(array: *const *const c_char) -> Vec<String> {
+    let mut out = Vec::new();
+    if array.is_null() {
+        return out;
+    }
+    let mut i = 0;
+    // SAFETY: entries up to the NULL one are readable C strings, as the
+    // caller promises.
+    while let Some(p) = unsafe { (*array.add(i)).as_ref() } {
+        // SAFETY: as above.
+        if let Some(s) = unsafe { opt_str(p) } {
+            out.push(s.to_string());
+        }
+        i += 1;
+    }
+    out
+}

@@ -205,11 +205,8 @@ pub unsafe extern "C" fn isula_registry_set_platform(platform: *const c_char) ->
         }
         // SAFETY: per the contract.
         let text = unsafe { opt_str(platform) }.unwrap_or_default();
-        match crate::distribution::reference::Platform::parse(text) {
-            Ok(p) => {
-                crate::api::set_platform(Some(p));
-                0
-            }
+        match crate::api::set_platform_text(text) {
+            Ok(()) => 0,
             Err(e) => {
                 last_error::set(&e.to_string());
                 -1

@@ -8,7 +8,7 @@ use std::ffi::{c_char, c_int, c_void};
 use super::cstr::{free, opt_str, strdup};
 use super::registry::registry_search_options;
 use super::{guard, last_error};
-use crate::distribution::search::{self, SearchImage, SearchOptions};
+use crate::api::{self, SearchImage, SearchResult};
 
 /// One image found (libisula's layout).
 #[cfg(all(feature = "image_search", not(isula_libisula)))]
@@ -74,13 +74,7 @@ pub unsafe extern "C" fn registry_search(
         };
         // SAFETY: per the contract.
         let name = unsafe { opt_str(o.search_name) }.unwrap_or_default();
-        let certs = crate::api::certs_dir();
-        let opts = SearchOptions {
-            insecure: o.insecure_registry,
-            skip_tls_verify: o.skip_tls_verify,
-            certs_dir: &certs,
-        };
-        match search::search(name, o.limit, &opts) {
+        match api::search(name, o.limit, o.insecure_registry, o.skip_tls_verify) {
             Ok(r) => {
                 let Some(c) = to_c(&r) else {
                     last_error::set("out of memory");
@@ -99,7 +93,7 @@ pub unsafe extern "C" fn registry_search(
 
 /// Allocates the C form of a result with libc (as libisula would).
 #[cfg(feature = "image_search")]
-fn to_c(r: &search::SearchResult) -> Option<*mut imagetool_search_result> {
+fn to_c(r: &SearchResult) -> Option<*mut imagetool_search_result> {
     // SAFETY: calloc'd structs and arrays, filled below, NULL-checked.
     unsafe {
         let out = libc::calloc(1, std::mem::size_of::<imagetool_search_result>())
