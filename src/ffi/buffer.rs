@@ -146,7 +146,7 @@ impl std::io::Write for BufferWriter<'_> {
 /// `buf` points to a valid `Buffer` whose `contents` is NULL or libc memory
 /// of `total_size` bytes.
 pub(crate) unsafe fn append_bytes(buf: *mut Buffer, data: &[u8]) -> Result<(), ()> {
-    // SAFETY: valid per the contract.
+    // SAFETY: `buf` is valid and not otherwise borrowed, as the caller promises.
     let b = unsafe { &mut *buf };
     let needed = b
         .bytes_used

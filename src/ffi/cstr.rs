@@ -55,7 +55,7 @@ pub(crate) unsafe fn free_sensitive(p: *mut c_char) {
 /// # Safety
 /// `p` is NULL or was allocated with libc `malloc` and not freed yet.
 pub(crate) unsafe fn free<T>(p: *mut T) {
-    // SAFETY: per the contract.
+    // SAFETY: `p` is NULL or unfreed malloc memory, as the caller promises.
     unsafe { libc::free(p as *mut c_void) }
 }
 

@@ -67,12 +67,12 @@ pub unsafe extern "C" fn registry_search(
 ) -> c_int {
     guard("registry_search", -1, || {
         last_error::clear();
-        // SAFETY: per the contract.
+        // SAFETY: `options` NULL or valid, `result` NULL or writable (# Safety).
         let (Some(o), Some(out)) = (unsafe { options.as_ref() }, unsafe { result.as_mut() }) else {
             last_error::set("search needs options and a result pointer");
             return -1;
         };
-        // SAFETY: per the contract.
+        // SAFETY: `search_name` of valid options is NULL or a C string.
         let name = unsafe { opt_str(o.search_name) }.unwrap_or_default();
         match api::search(name, o.limit, o.insecure_registry, o.skip_tls_verify) {
             Ok(r) => {
@@ -153,7 +153,7 @@ fn image_to_c(img: &SearchImage) -> *mut image_search_image {
 /// `r` is NULL or a result built by `to_c`.
 #[cfg(feature = "image_search")]
 unsafe fn free_result(r: *mut imagetool_search_result) {
-    // SAFETY: per the contract.
+    // SAFETY: `r` is NULL or a result from registry_search, not freed yet.
     let Some(o) = (unsafe { r.as_mut() }) else {
         return;
     };
@@ -183,7 +183,7 @@ unsafe fn free_result(r: *mut imagetool_search_result) {
 #[cfg(all(feature = "image_search", not(feature = "isulad")))]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free_imagetool_search_result(result: *mut imagetool_search_result) {
-    // SAFETY: per the contract.
+    // SAFETY: `result` is NULL or a result from registry_search (# Safety).
     guard("free_imagetool_search_result", (), || unsafe {
         free_result(result)
     })
