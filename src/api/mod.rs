@@ -79,6 +79,12 @@ pub fn set_platform_text(text: &str) -> Result<(), ReferenceError> {
     Ok(())
 }
 
+/// Sets the proxy of every request (`None`: the environment's; `""`: none)
+/// and the hosts reached directly; an error says what is wrong with the URL.
+pub fn set_proxy(url: Option<&str>, no_proxy: Option<&str>) -> Result<(), String> {
+    crate::transport::proxy::set(url, no_proxy)
+}
+
 /// Sets the most bytes read of a layer without a declared size (schema1);
 /// 0 restores the default (8 GiB).
 pub fn set_max_unsized_layer(bytes: u64) {

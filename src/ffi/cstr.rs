@@ -17,7 +17,12 @@ pub(crate) unsafe fn opt_str<'a>(p: *const c_char) -> Option<&'a str> {
 /// Copies `s` into a new libc-allocated NUL-terminated string (NULL on OOM).
 /// Interior NUL bytes end the string, as C would read it.
 pub(crate) fn strdup(s: &str) -> *mut c_char {
-    let bytes = s.as_bytes();
+    bytes_dup(s.as_bytes())
+}
+
+/// A malloc'd NUL-terminated copy of `bytes`, cut at the first NUL as C
+/// would read it (NULL on OOM).
+pub(crate) fn bytes_dup(bytes: &[u8]) -> *mut c_char {
     let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     // SAFETY: malloc of len + 1 bytes, then exactly len bytes copied and a NUL written.
     unsafe {

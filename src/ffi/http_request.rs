@@ -7,9 +7,9 @@ use std::path::Path;
 
 use curl_sys::CURLcode;
 
-use super::cstr::{opt_str, str_array};
+use super::cstr::{bytes_dup, opt_str, str_array};
 use super::registry::operation;
-use super::registry_apiv2::{Desc, bytes_dup, report_progress};
+use super::registry_apiv2::{Desc, report_progress};
 use super::registry_type::pull_descriptor;
 use crate::api::descriptor;
 use crate::error::Error;

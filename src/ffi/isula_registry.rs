@@ -143,7 +143,7 @@ pub unsafe extern "C" fn isula_registry_set_proxy(
             last_error::set("isula_registry_set_proxy: the proxy URL is not UTF-8");
             return -1;
         }
-        match crate::transport::proxy::set(url, list) {
+        match crate::api::set_proxy(url, list) {
             Ok(()) => {
                 last_error::clear();
                 0

@@ -20,11 +20,11 @@ use std::ffi::{c_char, c_int};
 use std::ptr::{NonNull, addr_of, addr_of_mut};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::cstr::{free, free_sensitive, opt_str, strdup};
+use super::cstr::{free, opt_str, strdup};
 use super::progress::progress_status_map;
 use super::registry::operation;
 use super::registry_type::{
-    CHALLENGE_MAX, challenge, free_layer_blob, layer_blob, pull_descriptor,
+    CHALLENGE_MAX, challenge, clear_challenge, free_layer_blob, layer_blob, pull_descriptor,
 };
 
 use crate::api::descriptor::{
@@ -75,22 +75,6 @@ unsafe fn set_text(slot: *mut *mut c_char, value: Option<&str>) -> Result<(), Er
         *slot = new;
     }
     Ok(())
-}
-
-/// A malloc'd NUL-terminated copy of `bytes`, cut at the first NUL as C
-/// would read it (NULL on OOM).
-pub(crate) fn bytes_dup(bytes: &[u8]) -> *mut c_char {
-    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    // SAFETY: malloc of len + 1 bytes, then exactly len bytes copied and a NUL written.
-    unsafe {
-        let p = libc::malloc(len + 1) as *mut u8;
-        if p.is_null() {
-            return std::ptr::null_mut();
-        }
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, len);
-        *p.add(len) = 0;
-        p as *mut c_char
-    }
 }
 
 /// A caller's descriptor, checked at the entry of a C function.
@@ -204,13 +188,13 @@ impl Desc {
             }
             let challenges = addr_of_mut!((*d).challenges) as *mut challenge;
             for i in 0..CHALLENGE_MAX {
-                clear_challenge(challenges.add(i));
+                clear_challenge(&mut *challenges.add(i));
             }
             for (i, stored) in session.challenges.iter().take(CHALLENGE_MAX).enumerate() {
                 let c = challenges.add(i);
                 if write_challenge(c, stored).is_err() {
                     // half a challenge would be misread: none means "ask again"
-                    clear_challenge(c);
+                    clear_challenge(&mut *c);
                 }
             }
         }
@@ -303,25 +287,6 @@ unsafe fn write_challenge(c: *mut challenge, stored: &Challenge) -> Result<(), E
         (*c).expires_time = stored.expires_time as libc::time_t;
     }
     Ok(())
-}
-
-/// Frees a challenge's strings (the token zeroed first).
-///
-/// # Safety
-/// `c` is valid and writable with NULL or malloc'd strings.
-unsafe fn clear_challenge(c: *mut challenge) {
-    // SAFETY: as the caller promises; each string is freed once, then NULL.
-    unsafe {
-        free((*c).schema);
-        free((*c).realm);
-        free((*c).service);
-        free_sensitive((*c).cached_token);
-        (*c).schema = std::ptr::null_mut();
-        (*c).realm = std::ptr::null_mut();
-        (*c).service = std::ptr::null_mut();
-        (*c).cached_token = std::ptr::null_mut();
-        (*c).expires_time = 0;
-    }
 }
 
 /// Records `{current, total}` for `digest` in the descriptor's progress map

@@ -5,7 +5,6 @@
 
 use std::ffi::{c_char, c_int};
 
-#[cfg(isula_owns_registry_type)]
 use super::cstr::{free, free_sensitive};
 #[cfg(isula_owns_registry_type)]
 use super::guard;
@@ -274,10 +273,11 @@ pub unsafe extern "C" fn free_pull_desc(desc: *mut pull_descriptor) {
     })
 }
 
-#[cfg(isula_owns_registry_type)]
+/// Frees a challenge's strings (the token zeroed first) and empties it.
+///
 /// # Safety
 /// The strings of `c` are NULL or malloc'd.
-unsafe fn clear_challenge(c: &mut challenge) {
+pub(crate) unsafe fn clear_challenge(c: &mut challenge) {
     // SAFETY: the challenge's strings are NULL or malloc'd, each freed once.
     unsafe {
         free(c.schema);
