@@ -96,8 +96,9 @@ pub unsafe extern "C" fn buffer_append(
             // SAFETY: append points to len readable bytes per the contract.
             unsafe { std::slice::from_raw_parts(append as *const u8, len) }
         };
-        // SAFETY: buf is a valid buffer per the contract.
-        match unsafe { append_bytes(buf, data) } {
+        // SAFETY: non-NULL, so a valid buffer no one else uses during the
+        // call (# Safety), whose contents are NULL or libc memory.
+        match unsafe { append_bytes(&mut *buf, data) } {
             Ok(()) => 0,
             Err(()) => -1,
         }
@@ -143,11 +144,8 @@ impl std::io::Write for BufferWriter<'_> {
 /// the NUL terminator.
 ///
 /// # Safety
-/// `buf` points to a valid `Buffer` whose `contents` is NULL or libc memory
-/// of `total_size` bytes.
-pub(crate) unsafe fn append_bytes(buf: *mut Buffer, data: &[u8]) -> Result<(), ()> {
-    // SAFETY: `buf` is valid and not otherwise borrowed, as the caller promises.
-    let b = unsafe { &mut *buf };
+/// `b.contents` is NULL or libc memory of `total_size` bytes.
+pub(crate) unsafe fn append_bytes(b: &mut Buffer, data: &[u8]) -> Result<(), ()> {
     let needed = b
         .bytes_used
         .checked_add(data.len())
