@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod descriptor;
+pub mod session;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;

@@ -1,7 +1,7 @@
 //! `registry_apiv2.h`: the step functions of iSulad's registry module
 //! (`fetch_manifest`, `fetch_config`, `fetch_layer`, `login_to_registry`)
 //! on a caller-owned `pull_descriptor`. Each converts the descriptor into
-//! an [`api::descriptor::Descriptor`] at the entry, calls the safe function
+//! an [`crate::api::descriptor::Descriptor`] at the entry, calls the safe function
 //! of the same name, and writes what it returns back into the descriptor:
 //! the results and the auth session (`protocol`, `challenges`), so that
 //! `free_pull_desc` frees all of it and nothing is kept on the Rust side.
