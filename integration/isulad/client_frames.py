@@ -77,7 +77,7 @@ def tty(frames_dir, history_file, digests, image):
     before = frames[:resized] if resized else frames
     folded = [l for f in before for l in f if re.match(r"^\d+ layers? complete, " + SIZE + "$", l)
               or re.match(r"^\+\d+ more$", l)]
-    check(bool(folded), "in 8 rows the block folds (%s)" % (folded[0] if folded else "no fold line"))
+    check(bool(folded), "in 6 rows the block folds (%s)" % (folded[0] if folded else "no fold line"))
     if resized:
         after = frames[resized:]
         full = [f for f in after if sum(1 for l in f if layer_row(l, ids)) == len(ids)

@@ -6,7 +6,7 @@
 # behind faultproxy.py at 1 MiB/s per connection (a pull takes some seconds); between cases the
 # image is removed. Commands run in `sh` with `trap : INT`, so the shell survives Ctrl-C
 # and prints the client's exit status. Cases:
-#   tty        tmux pane 120x8: bars advance, the block folds to the pane's height, the pane
+#   tty        tmux pane 120x6: bars advance, the block folds to the pane's height, the pane
 #              grows to 160x30 mid-pull and the block follows; the whole history holds each
 #              layer row once
 #   pipe       `isula pull | cat`: plain lines only, bounded
@@ -110,8 +110,9 @@ tmux_run() {
     tmux -S "$tmux_sock" kill-session -t "$name"
 }
 
-# tty: 8 layers in 8 rows fold; at 2 s the pane grows to 160x30
-tmux_run tty 120x8 "$pull_cmd $img" 20 160x30
+# tty: 6 rows; the daemon adds a layer when its download starts, 5 at once, so the 5 rows
+# and the total fold; at 2 s the pane grows to 160x30
+tmux_run tty 120x6 "$pull_cmd $img" 20 160x30
 judge tty "$caps/tty" "$caps/tty.history"
 rmi
 
