@@ -61,14 +61,14 @@ static char *read_back(int fd)
  * third layer's id first appears in the third frame (a late map entry). */
 static void frames(pull_progress *p, int steps)
 {
-    CHECK_INT(pull_progress_frame(p, 0, NULL, NULL, NULL), 0);
+    CHECK_INT(pull_progress_frame(p, 0, NULL, NULL, NULL, NULL), 0);
     for (int s = 0; s <= steps; s++) {
         int64_t cur[3];
         for (int i = 0; i < 3; i++) {
             int64_t done = totals[i] * s * 2 / steps - totals[i] * i / 2;
             cur[i] = done < 0 ? 0 : done > totals[i] ? totals[i] : done;
         }
-        CHECK_INT(pull_progress_frame(p, s >= 2 ? 3 : 2, ids, cur, totals), 0);
+        CHECK_INT(pull_progress_frame(p, s >= 2 ? 3 : 2, ids, cur, totals, NULL), 0);
     }
 }
 
@@ -91,7 +91,7 @@ static void plain_lines(void)
     frames(p, 20);
     CHECK_INT(pull_progress_done(p, IMAGE), 0);
     /* nothing after the end */
-    CHECK_INT(pull_progress_frame(p, 3, ids, totals, totals), 0);
+    CHECK_INT(pull_progress_frame(p, 3, ids, totals, totals, NULL), 0);
     CHECK_INT(pull_progress_done(p, IMAGE), -1);
     pull_progress_free(p);
     char *text = read_back(fd);
@@ -193,7 +193,7 @@ static void quiet_and_failure(void)
     p = pull_progress_new("plain", fd, "busybox", err, sizeof(err));
     MUST(p != NULL);
     int64_t cur[] = { MIB, 0 };
-    CHECK_INT(pull_progress_frame(p, 2, ids, cur, totals), 0);
+    CHECK_INT(pull_progress_frame(p, 2, ids, cur, totals, NULL), 0);
     CHECK_INT(pull_progress_failed(p, "manifest unknown: library/busybox:latest"), 0);
     pull_progress_free(p);
     text = read_back(fd);
@@ -205,6 +205,33 @@ static void quiet_and_failure(void)
     close(fd);
 }
 
+/* A daemon that sends each layer's phase (the element's `message`): told phases are shown,
+ * an empty or unknown text is inferred from the bytes. */
+static void told_phases(void)
+{
+    int fd = temp_fd();
+    char err[256] = "";
+    pull_progress *p = pull_progress_new("plain", fd, IMAGE, err, sizeof(err));
+    MUST(p != NULL);
+    int64_t cur[] = { 4 * MIB, 0, MIB };
+    const char *const first[] = { "Verifying Checksum", "Already exists", "" };
+    CHECK_INT(pull_progress_frame(p, 3, ids, cur, totals, first), 0);
+    int64_t cur2[] = { MIB, 0, 2 * MIB };
+    const char *const second[] = { "Extracting", "Already exists", "no such phase" };
+    CHECK_INT(pull_progress_frame(p, 3, ids, cur2, totals, second), 0);
+    CHECK_INT(pull_progress_done(p, IMAGE), 0);
+    pull_progress_free(p);
+    char *text = read_back(fd);
+    close(fd);
+    CHECK_CONTAINS(text, "aaaaaaaaaaa1: Verifying Checksum\n");
+    CHECK_CONTAINS(text, "aaaaaaaaaaa1: Extracting 25% (1.049MB/4.194MB)\n");
+    CHECK_CONTAINS(text, "bbbbbbbbbbb2: Already exists\n");
+    CHECK_CONTAINS(text, "ccccccccccc3: Downloading 50% (1.049MB/2.097MB)\n");
+    CHECK_CONTAINS(text, "ccccccccccc3: Download complete\n");
+    CHECK(!ctest_contains(text, "bbbbbbbbbbb2: Pull complete"));
+    free(text);
+}
+
 /* The `Pulling from` line of `image`, in plain mode. */
 static char *header_of(const char *image)
 {
@@ -212,7 +239,7 @@ static char *header_of(const char *image)
     char err[256] = "";
     pull_progress *p = pull_progress_new(NULL, fd, image, err, sizeof(err));
     MUST(p != NULL);
-    CHECK_INT(pull_progress_frame(p, 0, NULL, NULL, NULL), 0);
+    CHECK_INT(pull_progress_frame(p, 0, NULL, NULL, NULL, NULL), 0);
     pull_progress_free(p);
     char *text = read_back(fd);
     close(fd);
@@ -251,7 +278,7 @@ static void bad_arguments(void)
     char small[8];
     CHECK(pull_progress_new("bars", 1, IMAGE, small, sizeof(small)) == NULL);
     CHECK_STR(small, "unknown");
-    CHECK_INT(pull_progress_frame(NULL, 0, NULL, NULL, NULL), -1);
+    CHECK_INT(pull_progress_frame(NULL, 0, NULL, NULL, NULL, NULL), -1);
     CHECK_INT(pull_progress_done(NULL, IMAGE), -1);
     CHECK_INT(pull_progress_failed(NULL, "x"), -1);
     CHECK(!pull_progress_wants_frames(NULL));
@@ -260,11 +287,11 @@ static void bad_arguments(void)
     int fd = temp_fd();
     pull_progress *p = pull_progress_new("plain", fd, IMAGE, err, sizeof(err));
     MUST(p != NULL);
-    CHECK_INT(pull_progress_frame(p, 1, NULL, NULL, NULL), -1);
+    CHECK_INT(pull_progress_frame(p, 1, NULL, NULL, NULL, NULL), -1);
     /* an entry without an id is skipped, the others are drawn */
     const char *const some[] = { "", "bbbbbbbbbbb2" };
     int64_t cur[] = { 1, 2 }, tot[] = { 10, 20 };
-    CHECK_INT(pull_progress_frame(p, 2, some, cur, tot), 0);
+    CHECK_INT(pull_progress_frame(p, 2, some, cur, tot, NULL), 0);
     pull_progress_free(p);
     char *text = read_back(fd);
     CHECK_CONTAINS(text, "bbbbbbbbbbb2: Downloading 10% (2B/20B)\n");
@@ -274,7 +301,7 @@ static void bad_arguments(void)
     /* a write error is reported */
     p = pull_progress_new("plain", fd, IMAGE, err, sizeof(err));
     MUST(p != NULL);
-    CHECK_INT(pull_progress_frame(p, 0, NULL, NULL, NULL), -1);
+    CHECK_INT(pull_progress_frame(p, 0, NULL, NULL, NULL, NULL), -1);
     pull_progress_free(p);
 }
 
@@ -352,6 +379,7 @@ int main(void)
     RUN_CASE(plain_lines);
     RUN_CASE(json_lines);
     RUN_CASE(quiet_and_failure);
+    RUN_CASE(told_phases);
     RUN_CASE(references);
     RUN_CASE(bad_arguments);
     RUN_CASE(auto_mode);

@@ -185,8 +185,34 @@ static int draw(pull_progress *p)
     return rc;
 }
 
+/* A phase as Docker words it, or INFER for anything else. */
+static int phase_of(const char *text)
+{
+    static const struct {
+        const char *text;
+        int phase;
+    } phases[] = {
+        { "Pulling fs layer", ISULA_REGISTRY_PHASE_QUEUED },
+        { "Waiting", ISULA_REGISTRY_PHASE_WAITING },
+        { "Downloading", ISULA_REGISTRY_PHASE_DOWNLOADING },
+        { "Retrying", ISULA_REGISTRY_PHASE_RETRYING },
+        { "Verifying Checksum", ISULA_REGISTRY_PHASE_VERIFYING },
+        { "Download complete", ISULA_REGISTRY_PHASE_DOWNLOAD_COMPLETE },
+        { "Extracting", ISULA_REGISTRY_PHASE_EXTRACTING },
+        { "Registering", ISULA_REGISTRY_PHASE_REGISTERING },
+        { "Pull complete", ISULA_REGISTRY_PHASE_PULL_COMPLETE },
+        { "Already exists", ISULA_REGISTRY_PHASE_ALREADY_EXISTS },
+    };
+    for (size_t i = 0; text != NULL && i < sizeof(phases) / sizeof(phases[0]); i++) {
+        if (strcmp(text, phases[i].text) == 0) {
+            return phases[i].phase;
+        }
+    }
+    return ISULA_REGISTRY_PHASE_INFER;
+}
+
 int pull_progress_frame(pull_progress *p, size_t n, const char *const *ids, const int64_t *current,
-                        const int64_t *total)
+                        const int64_t *total, const char *const *phases)
 {
     if (p == NULL || (n > 0 && (ids == NULL || current == NULL || total == NULL))) {
         return -1;
@@ -197,7 +223,8 @@ int pull_progress_frame(pull_progress *p, size_t n, const char *const *ids, cons
     for (size_t i = 0; i < n; i++) {
         /* an entry the feed refuses (no id) is skipped, the others still count */
         if (ids[i] != NULL && ids[i][0] != '\0') {
-            (void)isula_registry_feed_entry(p->feed, ids[i], current[i], total[i], ISULA_REGISTRY_PHASE_INFER);
+            int phase = phases != NULL ? phase_of(phases[i]) : ISULA_REGISTRY_PHASE_INFER;
+            (void)isula_registry_feed_entry(p->feed, ids[i], current[i], total[i], phase);
         }
     }
     return draw(p);

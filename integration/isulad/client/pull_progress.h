@@ -39,14 +39,18 @@ bool pull_progress_wants_frames(const pull_progress *p);
 
 /*
  * One frame of `n` layers: `ids[i]` (a digest or a short id), `current[i]`
- * of `total[i]` bytes (0 or less: unknown). Layers keep the order in which
- * they first appear. Draws what changed (the first call also the `TAG:
- * Pulling from REPO` line; `n` may be 0 for just that). The terminal's size
- * is read again on every call, so a resize is followed. 0, or -1 when
- * writing failed or an argument is bad.
+ * of `total[i]` bytes (0 or less: unknown), and `phases[i]`, the layer's
+ * phase as Docker words it ("Waiting", "Downloading", "Verifying Checksum",
+ * "Download complete", "Extracting", "Pull complete", "Already exists", ...)
+ * when the daemon sends one; `phases` or `phases[i]` NULL, empty or another
+ * text: inferred from the bytes. Layers keep the order in which they first
+ * appear. Draws what changed (the first call also the `TAG: Pulling from
+ * REPO` line; `n` may be 0 for just that). The terminal's size is read
+ * again on every call, so a resize is followed. 0, or -1 when writing
+ * failed or an argument is bad.
  */
 int pull_progress_frame(pull_progress *p, size_t n, const char *const *ids, const int64_t *current,
-                        const int64_t *total);
+                        const int64_t *total, const char *const *phases);
 
 /*
  * The pull succeeded and the daemon stored `stored_name` (NULL: the
