@@ -4,7 +4,7 @@ image layout in DIR, tagged `bench`; SCALE (default 1) multiplies every layer's
 size (0.01 makes a quick check of the suite). Kinds:
 
   big           3 x 200 MiB of random bytes, gzip (incompressible)
-  bigtext       3 layers of text, 200 MiB each, gzip (about 9:1)
+  bigtext       3 layers of text, 200 MiB each, gzip (about 8.7:1)
   many-small    40 x 256 KiB of random bytes, gzip
   zstd          3 layers of text, 96 MiB each, zstd -3 (the zstd CLI)
   uncompressed  3 x 200 MiB of random bytes, plain tar
@@ -43,7 +43,7 @@ WORDS = ("the of and to in is was for that on with as by at from this be are it 
 
 def text_block(rng, size):
     """`size` bytes of log-like text: 128 lines of words, picked with skewed
-    weights, numbered, so gzip -6 gets about 9:1 (bigtext's 69 MB -> 629 MB)."""
+    weights, numbered, so gzip -6 gets about 8.7:1 (bigtext: 72 MB of blobs, 629 MB of tar)."""
     pool = [" ".join(rng.choices(WORDS, k=rng.randint(6, 14))) for _ in range(128)]
     weights = [1.0 / (i + 1) for i in range(len(pool))]
     out, n, i = [], 0, 0
