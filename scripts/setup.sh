@@ -8,7 +8,7 @@ packages=(
   build-essential pkg-config cmake git curl ca-certificates openssl python3
   libcurl4-openssl-dev libssl-dev libzstd-dev
   nginx docker-registry skopeo umoci valgrind tmux iproute2 apache2-utils zstd
-  rpm cpio tinyproxy python3-cryptography
+  rpm cpio tinyproxy python3-cryptography time
 )
 
 log=$(mktemp "${TMPDIR:-/tmp}/isula-registry-setup.XXXXXX")
