@@ -205,18 +205,13 @@ fn a_token_pull_asks_for_each_thing_once() {
 // Connections: a pull makes 8 requests to the registry (ping, manifest,
 // config, 5 layers); reuse should keep the connections to at most the layer
 // downloads running at once plus the one the ping and the manifest went
-// over (the config can follow the manifest on it). Today only one
-// connection carries two requests (the ping and the manifest, made on the
-// same thread), the config and each layer open one of their own: every
-// download thread has an easy handle of its own and no connection is shared
-// between threads (measured 2026-12-01: 7 connections for the 8 requests,
-// over plain HTTP, besides the https probe, and over HTTPS).
+// over: the config is fetched on the manifest's thread, after it, on the
+// same connection (before 2026-12-01 it had a thread of its own: 7
+// connections for the 8 requests).
 
 const MAX_CONNECTIONS: usize = PARALLEL_DOWNLOADS + 1;
 
 #[test]
-#[ignore = "fails today: 7 plain-HTTP connections for 8 requests (at most 6 expected): \
-            no connection is reused across the pull's threads"]
 fn plain_http_pull_reuses_its_connections() {
     let dir = temp_dir();
     let reg = Registry::start(Mode::Http);
@@ -238,8 +233,6 @@ fn plain_http_pull_reuses_its_connections() {
 }
 
 #[test]
-#[ignore = "fails today: 7 TLS handshakes for 8 requests over HTTPS (at most 6 expected): \
-            no connection is reused across the pull's threads"]
 fn https_pull_reuses_its_connections() {
     let dir = temp_dir();
     let (reg, _built) = token_registry(dir.path());

@@ -215,7 +215,7 @@ fn download_all<T: Send>(
     cx: &Ctx<'_>,
     work: &Workdir,
     jobs: Vec<Job>,
-    side: impl FnOnce() -> Result<T, Error> + Send,
+    side: impl FnOnce() -> Result<T, Error>,
     pipeline: Option<&Pipeline<'_>>,
 ) -> Result<(HashMap<String, Landed>, T), Error> {
     let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
@@ -235,7 +235,6 @@ fn download_all<T: Send>(
         .len()
         .min(MAX_CONCURRENT);
     let side_result = thread::scope(|s| {
-        let side = s.spawn(side);
         for _ in 0..workers {
             s.spawn(|| {
                 loop {
@@ -272,8 +271,9 @@ fn download_all<T: Send>(
                 }
             });
         }
-        let result = side
-            .join()
+        // the config on this thread, beside the layers: its libcurl handle
+        // holds the connection the manifest came on, so no new handshake
+        let result = panic::catch_unwind(AssertUnwindSafe(side))
             .unwrap_or_else(|p| Err(Error::from_panic("the config fetch", p.as_ref())));
         if result.is_err() {
             cx.stop.store(true, Ordering::Relaxed);
