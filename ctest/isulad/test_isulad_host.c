@@ -281,7 +281,9 @@ static void check_create_files(const char *base, const int *layer_of_create, siz
 #define CHECK_CREATE_FILES(base, layers, n) check_create_files(base, layers, n, __FILE__, __LINE__)
 
 /* the daemon's progress map got, for exactly these layers, absolute bytes with the
- * manifest's size as total, ending at the full size */
+ * manifest's size as total, ending at the full size; each keyed so that iSulad's
+ * client (entries in key order, each named by the key's last 12 characters) shows
+ * manifest order and Docker's short id: "<position %05d>:<digest>:<first 12 hex>" */
 static void check_progress(const int *layers, size_t n, const char *file, int line)
 {
     if (fake_progress_keys() != n) {
@@ -289,9 +291,11 @@ static void check_progress(const int *layers, size_t n, const char *file, int li
     }
     for (size_t i = 0; i < n; i++) {
         int l = layers[i];
-        const struct fake_progress *p = fake_progress_of(img.digest[l]);
+        char key[128];
+        snprintf(key, sizeof(key), "%05d:%s:%.12s", l, img.digest[l], img.digest[l] + strlen("sha256:"));
+        const struct fake_progress *p = fake_progress_of(key);
         if (p == NULL) {
-            ctest_fail(file, line, "no progress for layer %d (%s)", l, img.digest[l]);
+            ctest_fail(file, line, "no progress for layer %d under the key %s", l, key);
             continue;
         }
         if (p->updates < 2 || p->last_current != img.size[l] || p->last_total != img.size[l] || p->went_back ||

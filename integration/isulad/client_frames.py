@@ -3,8 +3,9 @@
 client_progress.sh (a patched `isula pull` drawing with the library's renderer). Prints one
 line per finding and what it saw, exits 1 when a rule is broken.
 
-The daemon names each layer by the last 12 characters of its digest (the key of its
-progress map); that is the id the client shows. Cases:
+The daemon names each layer by the last 12 characters of the key of its progress map; the
+library's keys end with Docker's short id (the first 12 hex digits) and start with the
+layer's position, so the client shows short ids in manifest order. Cases:
   tty FRAMES_DIR HISTORY   screens of a tmux pane (NNNNN.txt; "resized" says after which
                            frame the pane grew) and its whole history at the end
   plain FILE               `isula pull | cat` output, then EXIT=<rc>
@@ -17,6 +18,11 @@ import json
 import os
 import re
 import sys
+
+def short(digest):
+    """Docker's short id: the first 12 hex digits. The daemon names each entry of its progress
+    map by the key's last 12 characters, and the library ends each key with these."""
+    return digest.split(":", 1)[-1][:12]
 
 PHASES = ("Pulling fs layer", "Waiting", "Downloading", "Verifying Checksum", "Download complete",
           "Extracting", "Pull complete", "Already exists", "Retrying")
@@ -37,11 +43,11 @@ def layer_row(line, ids):
 
 def order_note(seen, digests):
     """Which order the client's rows came in, as positions in the manifest (1 = lowest)."""
-    manifest = [d[-12:] for d in digests]
+    manifest = [short(d) for d in digests]
     pos = ",".join(str(manifest.index(i) + 1) for i in seen if i in manifest)
     if seen == manifest:
         return "manifest order"
-    by_key = [d[-12:] for d in sorted(digests)]
+    by_key = [short(d) for d in sorted(digests)]
     return "manifest positions %s%s" % (pos, " (sorted by digest)" if seen == by_key else "")
 
 
@@ -52,7 +58,7 @@ def final_lines(lines, image):
 
 
 def tty(frames_dir, history_file, digests, image):
-    ids = [d[-12:] for d in digests]
+    ids = [short(d) for d in digests]
     names = sorted(n for n in os.listdir(frames_dir) if n.endswith(".txt"))
     frames = [open(os.path.join(frames_dir, n)).read().splitlines() for n in names]
     resized = 0
@@ -96,11 +102,13 @@ def tty(frames_dir, history_file, digests, image):
     check(sum(1 for l in hist if "Pulling from test/client" in l) == 1, "one Pulling from line")
     check(all(r[1].startswith("Pull complete") for r in rows), "every layer row says Pull complete")
     final_lines(hist, image)
-    print("   order: " + order_note([r[0] for r in rows], digests))
+    seen = [r[0] for r in rows]
+    print("   order: " + order_note(seen, digests))
+    check(seen == [short(d) for d in digests], "the final block lists the layers in manifest order")
 
 
 def plain_checks(lines, digests, image, bound):
-    ids = [d[-12:] for d in digests]
+    ids = [short(d) for d in digests]
     allowed = [r"^v1: Pulling from test/client$", r"^Total: ", r"^Status: ", r"^Digest: ",
                r"^EXIT=\d+$", "^" + re.escape(image) + "$", r"^[#$] ?$"]
     odd = [l for l in lines if l and not layer_row(l, ids) and not any(re.match(a, l) for a in allowed)]
@@ -138,7 +146,7 @@ def plain_tty(history, raw, digests, image):
 
 
 def json_case(path, rc_file, digests, image):
-    ids = [d[-12:] for d in digests]
+    ids = [short(d) for d in digests]
     check(open(rc_file).read().strip() == "0", "the pull exits 0")
     objs, broken = [], []
     for l in open(path).read().splitlines():
@@ -166,7 +174,7 @@ def quiet(path, bad_path, digests, image):
 
 
 def ctrl_c(frames_dir, history, sent, seen, digests, image):
-    ids = [d[-12:] for d in digests]
+    ids = [short(d) for d in digests]
     check(os.path.exists(sent), "Ctrl-C was sent while bars were drawn")
     if not os.path.exists(sent):
         return

@@ -3,7 +3,8 @@
 captured by progress.sh (FRAMES_DIR/NNNN.txt, in order; the last one holds "EXIT=<rc>").
 
 isula (gRPC) draws one row per entry of the daemon's progress map, named by the last 12
-characters of the key:  <id>: [=====>     ] <current>/<total>. LAYER_DIGESTS is a comma
+characters of the key (the library ends its keys with Docker's short id, the first 12 hex
+digits):  <id>: [=====>     ] <current>/<total>. LAYER_DIGESTS is a comma
 separated list. Prints one line per finding and exits 1 when a rule is broken:
   - the pull exits 0
   - the first frame with bars has one row for each layer, and no other row
@@ -14,6 +15,11 @@ separated list. Prints one line per finding and exits 1 when a rule is broken:
 import os
 import re
 import sys
+
+def short(digest):
+    """Docker's short id: the first 12 hex digits. The daemon names each entry of its progress
+    map by the key's last 12 characters, and the library ends each key with these."""
+    return digest.split(":", 1)[-1][:12]
 
 ROW = re.compile(r"^(\S+): \[(=*)>( *)\] (\S+)/(\S+)\s*$")
 UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
@@ -26,8 +32,8 @@ def size(text):
 
 def main():
     frames_dir, layers, config = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
-    want = {d[-12:] for d in layers}
-    config_id = config[-12:]
+    want = {short(d) for d in layers}
+    config_id = short(config)
     names = sorted(n for n in os.listdir(frames_dir) if n.endswith(".txt"))
     frames = [open(os.path.join(frames_dir, n)).read() for n in names]
     bad = []

@@ -17,6 +17,8 @@ use super::cstr::opt_str;
 use super::guard;
 use std::ptr::NonNull;
 
+#[cfg(feature = "isulad")]
+use crate::progress::map::display_key;
 use crate::progress::map::{MapFeed, MapTarget, ProgressStatusMap};
 
 /// Opaque, thread-safe map from key to `progress`.
@@ -155,6 +157,14 @@ impl MapHandle {
 }
 
 impl MapTarget for MapHandle {
+    /// The daemon's client shows its map's keys: in key order, each by its
+    /// last 12 characters. Keyed by [`display_key`], `isula pull` lists the
+    /// layers in manifest order under Docker's short ids, patched or not.
+    #[cfg(feature = "isulad")]
+    fn update_layer(&self, digest: &str, position: usize, dlnow: i64, dltotal: i64) {
+        self.update(&display_key(digest, position), dlnow, dltotal);
+    }
+
     fn update(&self, key: &str, dlnow: i64, dltotal: i64) {
         #[cfg(feature = "isulad")]
         // SAFETY: a live daemon map, per MapHandle::new.

@@ -126,6 +126,24 @@ impl ProgressStatusMap {
 /// daemon) iSulad's own through its update function.
 pub trait MapTarget: Send + Sync {
     fn update(&self, key: &str, dlnow: i64, dltotal: i64);
+
+    /// The bytes of layer `position` (bottom first) of the manifest. A map
+    /// whose keys reach users as they are may key it by [`display_key`];
+    /// by default the key is the digest.
+    fn update_layer(&self, digest: &str, _position: usize, dlnow: i64, dltotal: i64) {
+        self.update(digest, dlnow, dltotal);
+    }
+}
+
+/// The key of layer `position` in a map that is shown by its keys, as
+/// iSulad's: its client lists the entries in key order and names each by
+/// the key's last 12 characters. So the key starts with the position
+/// (manifest order) and ends with Docker's short id, the first 12 hex
+/// digits of the digest; the whole digest in between keeps keys unique.
+pub fn display_key(digest: &str, position: usize) -> String {
+    let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
+    let short = hex.get(..12).unwrap_or(hex);
+    format!("{position:05}:{digest}:{short}")
 }
 
 impl MapTarget for ProgressStatusMap {
@@ -138,11 +156,8 @@ impl<T: MapTarget + ?Sized> MapTarget for &T {
     fn update(&self, key: &str, dlnow: i64, dltotal: i64) {
         (**self).update(key, dlnow, dltotal);
     }
-}
-
-impl<T: MapTarget + ?Sized> MapTarget for Box<T> {
-    fn update(&self, key: &str, dlnow: i64, dltotal: i64) {
-        (**self).update(key, dlnow, dltotal);
+    fn update_layer(&self, digest: &str, position: usize, dlnow: i64, dltotal: i64) {
+        (**self).update_layer(digest, position, dlnow, dltotal);
     }
 }
 
@@ -155,6 +170,8 @@ pub struct MapFeed<T> {
     target: T,
     /// Sizes announced by the manifest (or learnt later), by digest.
     totals: Mutex<HashMap<String, u64>>,
+    /// Each layer's first position in the manifest, by digest.
+    positions: Mutex<HashMap<String, usize>>,
 }
 
 impl<T: MapTarget> MapFeed<T> {
@@ -162,6 +179,7 @@ impl<T: MapTarget> MapFeed<T> {
         MapFeed {
             target,
             totals: Mutex::new(HashMap::new()),
+            positions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -178,7 +196,17 @@ pub fn clamp(v: u64) -> i64 {
 impl<T: MapTarget> Observer for MapFeed<T> {
     fn observe(&self, event: Event) {
         match event {
-            Event::Layers(layers) => self.totals().extend(layers),
+            Event::Layers(layers) => {
+                let mut positions = self
+                    .positions
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                for (i, (digest, _)) in layers.iter().enumerate() {
+                    positions.entry(digest.clone()).or_insert(i);
+                }
+                drop(positions);
+                self.totals().extend(layers);
+            }
             Event::Add { id, total, .. } => {
                 self.totals().insert(id, total);
             }
@@ -187,7 +215,18 @@ impl<T: MapTarget> Observer for MapFeed<T> {
             }
             Event::Bytes { id, current } => {
                 let total = self.totals().get(&id).copied().unwrap_or(0);
-                self.target.update(&id, clamp(current), clamp(total));
+                let position = self
+                    .positions
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&id)
+                    .copied();
+                match position {
+                    Some(p) => self
+                        .target
+                        .update_layer(&id, p, clamp(current), clamp(total)),
+                    None => self.target.update(&id, clamp(current), clamp(total)),
+                }
             }
             _ => {}
         }
@@ -299,5 +338,45 @@ mod tests {
         feed.observe(Event::bytes("sha256:unsized", 9));
         assert_eq!(got("sha256:unsized"), Some((9, 9)));
         assert_eq!(map.len(), 3);
+    }
+
+    #[test]
+    fn display_keys_sort_by_position_and_end_with_the_short_id() {
+        let a = "sha256:ffff0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab";
+        let b = "sha256:0000fedcba9876543210fedcba9876543210fedcba9876543210fedcba987654";
+        let (ka, kb) = (display_key(a, 0), display_key(b, 11));
+        assert!(ka < kb, "manifest order, not digest order");
+        assert_eq!(&ka[ka.len() - 12..], "ffff01234567");
+        assert_eq!(&kb[kb.len() - 12..], "0000fedcba98");
+        assert_ne!(display_key(a, 0), display_key(b, 0));
+        assert_eq!(&display_key("short", 3)[..6], "00003:");
+    }
+
+    #[test]
+    fn a_feed_names_layers_by_position() {
+        struct Keys(Mutex<Vec<String>>);
+        impl MapTarget for Keys {
+            fn update(&self, key: &str, _: i64, _: i64) {
+                self.0.lock().unwrap().push(key.to_string());
+            }
+            fn update_layer(&self, digest: &str, position: usize, _: i64, _: i64) {
+                self.0.lock().unwrap().push(format!("{position}:{digest}"));
+            }
+        }
+        let keys = Keys(Mutex::new(Vec::new()));
+        let feed = MapFeed::new(&keys);
+        feed.observe(Event::Layers(vec![
+            ("sha256:b".into(), 1),
+            ("sha256:a".into(), 1),
+            ("sha256:b".into(), 1),
+        ]));
+        feed.observe(Event::bytes("sha256:a", 1));
+        feed.observe(Event::bytes("sha256:b", 1));
+        feed.observe(Event::bytes("sha256:other", 1));
+        assert_eq!(
+            *keys.0.lock().unwrap(),
+            ["1:sha256:a", "0:sha256:b", "sha256:other"],
+            "a repeated layer keeps its first position"
+        );
     }
 }
