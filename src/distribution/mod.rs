@@ -9,6 +9,7 @@ pub mod certs;
 pub mod challenge;
 pub mod client;
 pub mod fetch;
+pub mod hosts;
 pub mod json;
 pub mod manifest;
 pub mod reference;
