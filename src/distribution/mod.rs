@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod hosts;
 pub mod json;
 pub mod manifest;
+pub mod mirrors;
 pub mod reference;
 pub mod retry;
 pub mod search;
