@@ -257,11 +257,13 @@ impl Client {
     /// The scheme of the registry: the pinged one, else (a C descriptor's
     /// session, not pinged) plain http only for an insecure registry.
     pub(super) fn scheme_or_default(&self) -> &'static str {
-        self.scheme().or(self.route.scheme).unwrap_or(if self.config.insecure {
-            "http"
-        } else {
-            "https"
-        })
+        self.scheme()
+            .or(self.route.scheme)
+            .unwrap_or(if self.config.insecure {
+                "http"
+            } else {
+                "https"
+            })
     }
 
     /// The TLS material for a request to `url_host` (the registry's, or a

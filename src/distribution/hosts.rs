@@ -115,9 +115,7 @@ impl<'de> Deserialize<'de> for Ordered {
                 let mut out = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, Section>()? {
                     if out.len() == MAX_MIRRORS {
-                        return Err(de::Error::custom(format!(
-                            "more than {MAX_MIRRORS} hosts"
-                        )));
+                        return Err(de::Error::custom(format!("more than {MAX_MIRRORS} hosts")));
                     }
                     out.push((k, v));
                 }
@@ -182,9 +180,11 @@ pub fn parse(text: &str, dir: &Path) -> Result<HostsFile, String> {
         let e = endpoint(&server, own, dir).map_err(|why| format!("server: {why}"))?;
         file.server = Some(e);
     } else if configured {
-        return Err("top-level capabilities, ca, skip_verify, override_path or header \
+        return Err(
+            "top-level capabilities, ca, skip_verify, override_path or header \
                     need a `server = \"https://HOST\"`"
-            .to_string());
+                .to_string(),
+        );
     }
     Ok(file)
 }
@@ -338,10 +338,16 @@ override_path = true
         assert_eq!(a.skip_verify, Some(true));
         assert_eq!(
             a.ca,
-            [PathBuf::from("/etc/x.crt"), PathBuf::from("/certs/reg/y.crt")]
+            [
+                PathBuf::from("/etc/x.crt"),
+                PathBuf::from("/certs/reg/y.crt")
+            ]
         );
         let s = f.server.unwrap();
-        assert_eq!((s.url(), s.prefix.as_str()), ("https://origin:5000".into(), "/v2"));
+        assert_eq!(
+            (s.url(), s.prefix.as_str()),
+            ("https://origin:5000".into(), "/v2")
+        );
         assert_eq!(s.ca, [PathBuf::from("/certs/reg/origin.crt")]);
         assert!(s.pull && s.resolve);
     }
@@ -349,11 +355,17 @@ override_path = true
     #[test]
     fn mistakes_name_the_line() {
         let dir = Path::new("/d");
-        let e = parse("server = \"https://o\"\n[host.\"https://m\"]\ncapabilities = \"pull\"\n", dir)
-            .unwrap_err();
+        let e = parse(
+            "server = \"https://o\"\n[host.\"https://m\"]\ncapabilities = \"pull\"\n",
+            dir,
+        )
+        .unwrap_err();
         assert!(e.starts_with("line 3, column 16:"), "{e}");
         let e = parse("[host.\"https://m\"]\nmirror = true\n", dir).unwrap_err();
-        assert!(e.starts_with("line 2, column 1:") && e.contains("mirror"), "{e}");
+        assert!(
+            e.starts_with("line 2, column 1:") && e.contains("mirror"),
+            "{e}"
+        );
         let e = parse("server = https://o\n", dir).unwrap_err();
         assert!(e.starts_with("line 1,"), "{e}");
         let e = parse("[host.\"ftp://m\"]\n", dir).unwrap_err();
@@ -362,8 +374,11 @@ override_path = true
         assert!(e.contains("not a plain URL"), "{e}");
         let e = parse("[host.\"https://m\"]\ncapabilities = [\"pul\"]\n", dir).unwrap_err();
         assert!(e.contains("unknown capability"), "{e}");
-        let e = parse("[host.\"https://m\"]\nheader = { Authorization = \"x\" }\n", dir)
-            .unwrap_err();
+        let e = parse(
+            "[host.\"https://m\"]\nheader = { Authorization = \"x\" }\n",
+            dir,
+        )
+        .unwrap_err();
         assert!(e.contains("cannot be set"), "{e}");
         let e = parse("ca = \"x.crt\"\n", dir).unwrap_err();
         assert!(e.contains("need a `server"), "{e}");

@@ -238,9 +238,7 @@ impl Hosts {
         for (i, client) in hosts.iter().enumerate() {
             match f(client) {
                 Ok(v) => return Ok(v),
-                Err(e) if i + 1 < hosts.len() && another_host_may_help(&e) => {
-                    self.note(client, &e)
-                }
+                Err(e) if i + 1 < hosts.len() && another_host_may_help(&e) => self.note(client, &e),
                 Err(e) => return Err(e),
             }
         }
@@ -249,7 +247,11 @@ impl Hosts {
 
     /// [`fetch::resolve_manifest`] on the hosts that may: a tag on those
     /// with `resolve`, a digest on those with `pull`.
-    pub fn resolve_manifest(&self, reference: &str, platform: &Platform) -> Result<Resolved, Error> {
+    pub fn resolve_manifest(
+        &self,
+        reference: &str,
+        platform: &Platform,
+    ) -> Result<Resolved, Error> {
         let by_tag = !reference.contains(':');
         self.each(by_tag, |c| fetch::resolve_manifest(c, reference, platform))
     }

@@ -24,8 +24,8 @@ use std::thread;
 use crate::auths::{AuthStore, Secret};
 use crate::distribution::client::{Cancel, ClientConfig, Credentials};
 use crate::distribution::fetch::{self, FetchEvent, FetchedManifest};
-use crate::distribution::mirrors::Hosts;
 use crate::distribution::manifest::{self, ImageManifest, Manifest};
+use crate::distribution::mirrors::Hosts;
 use crate::distribution::reference::{self, Platform};
 use crate::error::Error;
 use crate::host::{Host, ImageReady, LayerPlan, LayerReady, RemoveOnDrop};
@@ -145,10 +145,13 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
     let stop = Arc::new(AtomicBool::new(false));
     // a mirror gets the credentials stored for its own host, never these
     let stored = |host: &str| -> Result<Option<Credentials>, Error> {
-        Ok(req.auths.load(host)?.map(|(username, password)| Credentials {
-            username,
-            password: Secret::new(password),
-        }))
+        Ok(req
+            .auths
+            .load(host)?
+            .map(|(username, password)| Credentials {
+                username,
+                password: Secret::new(password),
+            }))
     };
     let hosts = Hosts::new(
         &registry,
@@ -327,23 +330,20 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
             path: &path,
             keep: cx.host.layer_file(),
         };
-        let digests = cx.hosts.fetch_layer(
-            &blob,
-            &mut |ev| match ev {
-                FetchEvent::Bytes(n) => {
-                    publish(n);
-                    report_bytes(n);
-                }
-                FetchEvent::Retrying { attempt, wait } => cx.obs.observe(Event::phase(
-                    &digest,
-                    Phase::Retrying {
-                        in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
-                        attempt,
-                    },
-                )),
-                FetchEvent::Restarted => cx.obs.observe(Event::Restart { id: digest.clone() }),
-            },
-        )?;
+        let digests = cx.hosts.fetch_layer(&blob, &mut |ev| match ev {
+            FetchEvent::Bytes(n) => {
+                publish(n);
+                report_bytes(n);
+            }
+            FetchEvent::Retrying { attempt, wait } => cx.obs.observe(Event::phase(
+                &digest,
+                Phase::Retrying {
+                    in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
+                    attempt,
+                },
+            )),
+            FetchEvent::Restarted => cx.obs.observe(Event::Restart { id: digest.clone() }),
+        })?;
         cx.obs.observe(Event::phase(&digest, Phase::Verifying));
         Ok(Landed {
             path: path.clone(),
