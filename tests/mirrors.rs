@@ -198,6 +198,41 @@ fn mirror_reset_mid_blob_hands_the_rest_to_the_origin_with_range() {
 }
 
 #[test]
+fn each_host_gets_its_own_token() {
+    let env = Env::new();
+    let origin = Registry::start(Mode::token("u", "p"));
+    let mirror = Registry::start(Mode::token("u", "p"));
+    let built = sample(env.dir.path());
+    push_oci(&built.layout_dir, "v1", &origin, "test/m:v1").unwrap();
+    push_oci(&built.layout_dir, "v1", &mirror, "test/m:v1").unwrap();
+    let big = built.layers.iter().max_by_key(|l| l.size).unwrap().clone();
+    let front = FaultProxy::for_registry(&origin);
+    let mirror_front = FaultProxy::for_registry(&mirror);
+    // the mirror fails mid-blob, so both hosts serve this pull
+    mirror_front.reset_after(&big.digest, 100_000, 1);
+    env.hosts_toml(
+        &front.host(),
+        &format!("[host.\"{}\"]\n", mirror_front.url()),
+    );
+
+    let pulled = env.pull(&front.host(), "s").unwrap();
+    assert_eq!(pulled.digest, built.manifest_digest);
+    assert_eq!(front.blob_gets(&big.digest), 1, "the rest of the blob");
+    let sent = |p: &FaultProxy| -> Vec<String> {
+        p.log()
+            .into_iter()
+            .filter_map(|r| r.authorization)
+            .collect()
+    };
+    let (at_origin, at_mirror) = (sent(&front), sent(&mirror_front));
+    assert!(!at_origin.is_empty() && !at_mirror.is_empty());
+    assert!(
+        at_origin.iter().all(|a| !at_mirror.contains(a)),
+        "a token went to the wrong host"
+    );
+}
+
+#[test]
 fn https_mirror_with_its_own_ca() {
     let env = Env::new();
     let origin = Registry::start(Mode::Http);

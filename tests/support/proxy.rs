@@ -57,6 +57,8 @@ pub struct RequestRecord {
     pub bytes: u64,
     /// The request's `Range` header, if any.
     pub range: Option<String>,
+    /// The request's `Authorization` header, if any.
+    pub authorization: Option<String>,
 }
 
 struct Shared {
@@ -360,6 +362,7 @@ impl Shared {
             fault: None,
             bytes: 0,
             range: None,
+            authorization: None,
         });
         log.len() - 1
     }
@@ -413,6 +416,9 @@ fn handle_client(client: TcpStream, sh: &Shared, stop: &AtomicBool) -> io::Resul
         let idx = sh.record(&method, &target);
         if let Some(range) = head.header("range") {
             sh.log.lock().unwrap()[idx].range = Some(range.to_string());
+        }
+        if let Some(auth) = head.header("authorization") {
+            sh.log.lock().unwrap()[idx].authorization = Some(auth.to_string());
         }
         let (delays, fault) = sh.pick(&target);
         for d in delays {
