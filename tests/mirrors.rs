@@ -198,6 +198,32 @@ fn mirror_reset_mid_blob_hands_the_rest_to_the_origin_with_range() {
 }
 
 #[test]
+fn corrupt_blob_from_a_mirror_is_fetched_again_from_the_origin() {
+    let env = Env::new();
+    let origin = Registry::start(Mode::Http);
+    let built = sample(env.dir.path());
+    push_oci(&built.layout_dir, "v1", &origin, "test/m:v1").unwrap();
+    let big = built.layers.iter().max_by_key(|l| l.size).unwrap().clone();
+    let front = FaultProxy::for_registry(&origin);
+    let mirror = FaultProxy::for_registry(&origin);
+    mirror.corrupt(&big.digest, 1);
+    env.hosts_toml(&front.host(), &format!("[host.\"{}\"]\n", mirror.url()));
+
+    let pulled = env.pull(&front.host(), "s").unwrap();
+    assert!(env.has_image("s"));
+    assert_eq!(mirror.blob_gets(&big.digest), 1);
+    // which host sent the bad byte is unknown: the whole blob again, elsewhere
+    let at_origin = front.blob_transfers(&big.digest);
+    assert_eq!(at_origin.len(), 1, "{at_origin:?}");
+    assert_eq!(at_origin[0], (big.size, None));
+    assert!(
+        pulled.notes.iter().any(|n| n.contains("digest mismatch")),
+        "{:?}",
+        pulled.notes
+    );
+}
+
+#[test]
 fn each_host_gets_its_own_token() {
     let env = Env::new();
     let origin = Registry::start(Mode::token("u", "p"));
