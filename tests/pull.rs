@@ -143,7 +143,8 @@ fn pulls_oci_gzip_image_as_skopeo_would() {
         pulled,
         Pulled {
             digest: built.manifest_digest.clone(),
-            up_to_date: false
+            up_to_date: false,
+            notes: Vec::new(),
         }
     );
 

@@ -95,8 +95,34 @@ pub struct Client {
     /// client). Set after the auth, so whoever sees it sees the auth too.
     scheme: Mutex<Option<&'static str>>,
     authorizer: Authorizer,
+    route: Route,
     /// The retry budget of everything this client fetches.
     pub budget: Budget,
+}
+
+/// Where and how a client's requests go, when not as for a registry named
+/// in an image reference (a host of hosts.toml).
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// The scheme the URL says; None: https, then http if insecure.
+    pub scheme: Option<&'static str>,
+    /// The path before `/<repo>/...`.
+    pub prefix: String,
+    /// Extra header lines of every request to this host.
+    pub headers: Vec<String>,
+    /// Attempts per request before it is given up here.
+    pub attempts: u32,
+}
+
+impl Default for Route {
+    fn default() -> Self {
+        Route {
+            scheme: None,
+            prefix: "/v2".to_string(),
+            headers: Vec::new(),
+            attempts: super::retry::ATTEMPTS,
+        }
+    }
 }
 
 /// Collects a small body in memory (at most [`MAX_SMALL_BODY`] bytes).
@@ -162,8 +188,30 @@ impl Client {
             config,
             tls,
             scheme: Mutex::new(None),
+            route: Route::default(),
             budget: Budget::default(),
         })
+    }
+
+    /// Sends this client's requests along `route`.
+    pub fn with_route(mut self, route: Route) -> Self {
+        self.route = route;
+        self
+    }
+
+    /// Attempts per request on this host.
+    pub fn attempts(&self) -> u32 {
+        self.route.attempts
+    }
+
+    /// Whether the host answered its ping.
+    pub fn pinged(&self) -> bool {
+        self.scheme().is_some()
+    }
+
+    /// `https://host:port`, as messages name the host.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme_or_default(), self.host)
     }
 
     pub fn host(&self) -> &str {
@@ -209,11 +257,13 @@ impl Client {
     /// The scheme of the registry: the pinged one, else (a C descriptor's
     /// session, not pinged) plain http only for an insecure registry.
     pub(super) fn scheme_or_default(&self) -> &'static str {
-        self.scheme().unwrap_or(if self.config.insecure {
-            "http"
-        } else {
-            "https"
-        })
+        self.scheme()
+            .or(self.route.scheme)
+            .unwrap_or(if self.config.insecure {
+                "http"
+            } else {
+                "https"
+            })
     }
 
     /// The TLS material for a request to `url_host` (the registry's, or a
@@ -289,10 +339,15 @@ impl Client {
         if self.scheme().is_some() {
             return Ok(());
         }
-        let https = self.ping_scheme("https");
-        let (scheme, reply) = match https {
-            Ok(reply) => ("https", reply),
-            Err(e) if self.config.insecure && !matches!(e, Error::Cancelled) => {
+        let first = self.route.scheme.unwrap_or("https");
+        let (scheme, reply) = match self.ping_scheme(first) {
+            Ok(reply) => (first, reply),
+            // a URL's scheme is what it says
+            Err(e)
+                if self.route.scheme.is_none()
+                    && self.config.insecure
+                    && !matches!(e, Error::Cancelled) =>
+            {
                 match self.ping_scheme("http") {
                     Ok(reply) => ("http", reply),
                     // the https failure usually says more (a certificate problem)
@@ -306,7 +361,7 @@ impl Client {
             401 => auth::auth_from_challenges(&self.host, &reply)?,
             status => {
                 return Err(Error::Status {
-                    what: format!("ping {scheme}://{}/v2/", self.host),
+                    what: format!("ping {scheme}://{}{}/", self.host, self.route.prefix),
                     status,
                     message: reply.error_message(),
                     retry_after: reply.retry_after(),
@@ -319,8 +374,9 @@ impl Client {
     }
 
     fn ping_scheme(&self, scheme: &str) -> Result<Reply, Error> {
-        let url = format!("{scheme}://{}/v2/", self.host);
+        let url = format!("{scheme}://{}{}/", self.host, self.route.prefix);
         let mut req = self.base_request(&url, &self.tls);
+        req.headers.extend(self.route.headers.iter().cloned());
         req.headers
             .push("Docker-Distribution-Api-Version: registry/2.0".to_string());
         self.perform(&req, &mut VecSink::default(), &mut |_| true)
@@ -358,11 +414,15 @@ impl Client {
     ) -> Result<Reply, Error> {
         self.ping()?;
         let scheme = self.scheme().unwrap_or("https");
-        let url = format!("{scheme}://{}/v2/{}/{}", self.host, self.repo, path);
+        let url = format!(
+            "{scheme}://{}{}/{}/{}",
+            self.host, self.route.prefix, self.repo, path
+        );
         let scope = auth::pull_scope(&self.repo);
         for attempt in 0..2 {
             let mut req = self.base_request(&url, &self.tls);
             req.headers = headers.to_vec();
+            req.headers.extend(self.route.headers.iter().cloned());
             req.resume_from = resume_from;
             req.deadline = Some(deadline);
             let used = self.authorization(Some(&scope))?;

@@ -45,7 +45,7 @@ pub fn unsized_layer_cap() -> u64 {
 /// The wait before the next attempt, or None when the request is given up
 /// (not transient, out of attempts, or out of the pull's retry budget).
 fn retry_wait(client: &Client, attempt: u32, started: Instant, e: &Error) -> Option<Duration> {
-    if !e.is_transient() || attempt >= ATTEMPTS {
+    if !e.is_transient() || attempt >= client.attempts() {
         return None;
     }
     let wait = backoff(attempt, e);
@@ -319,10 +319,59 @@ pub fn fetch_sized_layer(
     keep: LayerFile,
     events: &mut dyn FnMut(FetchEvent),
 ) -> Result<LayerDigests, Error> {
+    let blob = Blob {
+        digest,
+        media_type,
+        size,
+        path,
+        keep,
+    };
+    fetch_layer_over(&[client], &mut |_, _| {}, &blob, events)
+}
+
+/// A layer to fetch: what [`fetch_sized_layer`] takes besides the host.
+pub struct Blob<'a> {
+    pub digest: &'a str,
+    pub media_type: &'a str,
+    pub size: Option<u64>,
+    pub path: &'a Path,
+    pub keep: LayerFile,
+}
+
+/// Whether a failure on one host may be mended by another: not a cancel,
+/// nor a local fault, nor a bad request.
+pub fn another_host_may_help(e: &Error) -> bool {
+    !matches!(
+        e,
+        Error::Cancelled | Error::Store(_) | Error::Invalid(_) | Error::Internal(_)
+    )
+}
+
+/// [`fetch_sized_layer`] over `hosts` in order: when one gives up, the
+/// next continues the same blob with `Range` from the byte the digester
+/// reached (told to `switched` first), so the one pass goes on whichever
+/// host serves the rest; a digest mismatch restarts on the next host.
+pub fn fetch_layer_over(
+    hosts: &[&Client],
+    switched: &mut dyn FnMut(&Client, &Error),
+    blob: &Blob<'_>,
+    events: &mut dyn FnMut(FetchEvent),
+) -> Result<LayerDigests, Error> {
+    let Blob {
+        digest,
+        media_type,
+        size,
+        path,
+        keep,
+    } = *blob;
+    let mut at = 0;
+    let mut client = *hosts
+        .first()
+        .ok_or_else(|| Error::Internal(format!("no host to fetch {digest} from")))?;
     let limit = size.unwrap_or_else(unsized_layer_cap);
     let compression = Compression::from_media_type(media_type);
     let mut digester = fresh(path, compression, keep)?;
-    let first = Instant::now();
+    let mut first = Instant::now();
     let mut attempt = 0;
     let mut restarted = false;
     loop {
@@ -365,7 +414,7 @@ pub fn fetch_sized_layer(
         match result {
             Ok(()) => {}
             Err(Error::Transport { source, .. })
-                if source.code == CURLE_RANGE_ERROR && attempt < ATTEMPTS =>
+                if source.code == CURLE_RANGE_ERROR && attempt < client.attempts().max(2) =>
             {
                 digester = fresh(path, compression, keep)?;
                 events(FetchEvent::Restarted);
@@ -375,6 +424,17 @@ pub fn fetch_sized_layer(
                 Some(wait) => {
                     events(FetchEvent::Retrying { attempt, wait });
                     sleep_unless_cancelled(client, wait)?;
+                    continue;
+                }
+                None if at + 1 < hosts.len() && another_host_may_help(&e) => {
+                    switched(client, &e);
+                    events(FetchEvent::Retrying {
+                        attempt,
+                        wait: Duration::ZERO,
+                    });
+                    at += 1;
+                    client = hosts[at];
+                    (attempt, first) = (0, Instant::now());
                     continue;
                 }
                 None => return Err(given_up(e, attempt, first)),
@@ -410,12 +470,20 @@ pub fn fetch_sized_layer(
             }
             return Ok(digests);
         };
-        if restarted || attempt >= ATTEMPTS {
-            return Err(Error::DigestMismatch {
-                what: "layer",
-                expected: digest.to_string(),
-                actual: mismatch,
-            });
+        let mismatch = Error::DigestMismatch {
+            what: "layer",
+            expected: digest.to_string(),
+            actual: mismatch,
+        };
+        if at + 1 < hosts.len() {
+            // which host sent the bad bytes is unknown: the rest of the list
+            // serves the whole blob again
+            switched(client, &mismatch);
+            at += 1;
+            client = hosts[at];
+            (attempt, first) = (0, Instant::now());
+        } else if restarted || attempt >= ATTEMPTS {
+            return Err(mismatch);
         }
         restarted = true;
         digester = fresh(path, compression, keep)?;

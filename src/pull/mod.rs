@@ -24,9 +24,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
 use crate::auths::{AuthStore, Secret};
-use crate::distribution::client::{Cancel, Client, ClientConfig, Credentials};
+use crate::distribution::client::{Cancel, ClientConfig, Credentials};
 use crate::distribution::fetch::{self, FetchEvent, FetchedManifest};
 use crate::distribution::manifest::{self, ImageManifest, Manifest};
+use crate::distribution::mirrors::Hosts;
 use crate::distribution::reference::{self, Platform};
 use crate::error::Error;
 use crate::host::{Host, ImageReady, LayerPlan, LayerReady, RemoveOnDrop};
@@ -65,6 +66,8 @@ pub struct Pulled {
     pub digest: String,
     /// The image was already there: nothing was downloaded.
     pub up_to_date: bool,
+    /// The mirrors (hosts.toml) that failed and were passed over, and why.
+    pub notes: Vec<String>,
 }
 
 /// Pulls `req.image` into `host` as `req.dest`, reporting to `obs`.
@@ -142,7 +145,17 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
             }),
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let client = Client::new(
+    // a mirror gets the credentials stored for its own host, never these
+    let stored = |host: &str| -> Result<Option<Credentials>, Error> {
+        Ok(req
+            .auths
+            .load(host)?
+            .map(|(username, password)| Credentials {
+                username,
+                password: Secret::new(password),
+            }))
+    };
+    let hosts = Hosts::new(
         &registry,
         &r.name,
         ClientConfig {
@@ -152,6 +165,7 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
             credentials,
             cancel: Cancel::new().with(req.cancel.clone()).with(stop.clone()),
         },
+        &stored,
     )?;
 
     obs.observe(Event::Pulling {
@@ -163,13 +177,13 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
         fetched,
         manifest: parsed,
         ..
-    } = fetch::resolve_manifest(&client, &r.tag, &req.platform)?;
+    } = hosts.resolve_manifest(&r.tag, &req.platform)?;
     obs.observe(Event::Digest(shown.clone()));
     let cx = Ctx {
         req,
         host,
         obs,
-        client: &client,
+        hosts: &hosts,
         stop: &stop,
     };
     let up_to_date = match parsed {
@@ -185,6 +199,7 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
     Ok(Pulled {
         digest: shown,
         up_to_date,
+        notes: hosts.notes(),
     })
 }
 
@@ -193,7 +208,8 @@ struct Ctx<'a> {
     req: &'a PullRequest,
     host: &'a dyn Host,
     obs: &'a dyn Observer,
-    client: &'a Client,
+    /// The mirrors and the origin.
+    hosts: &'a Hosts,
     /// Set at the first failure, so the other downloads stop.
     stop: &'a AtomicBool,
 }
@@ -309,28 +325,27 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
     let mut fetch_here = |publish: &dyn Fn(u64)| -> Result<Landed, Error> {
         report_bytes(0);
         let size = (job.size > 0).then_some(job.size);
-        let digests = fetch::fetch_sized_layer(
-            cx.client,
-            &job.digest,
-            &job.media_type,
+        let blob = fetch::Blob {
+            digest: &job.digest,
+            media_type: &job.media_type,
             size,
-            &path,
-            cx.host.layer_file(),
-            &mut |ev| match ev {
-                FetchEvent::Bytes(n) => {
-                    publish(n);
-                    report_bytes(n);
-                }
-                FetchEvent::Retrying { attempt, wait } => cx.obs.observe(Event::phase(
-                    &digest,
-                    Phase::Retrying {
-                        in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
-                        attempt,
-                    },
-                )),
-                FetchEvent::Restarted => cx.obs.observe(Event::Restart { id: digest.clone() }),
-            },
-        )?;
+            path: &path,
+            keep: cx.host.layer_file(),
+        };
+        let digests = cx.hosts.fetch_layer(&blob, &mut |ev| match ev {
+            FetchEvent::Bytes(n) => {
+                publish(n);
+                report_bytes(n);
+            }
+            FetchEvent::Retrying { attempt, wait } => cx.obs.observe(Event::phase(
+                &digest,
+                Phase::Retrying {
+                    in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
+                    attempt,
+                },
+            )),
+            FetchEvent::Restarted => cx.obs.observe(Event::Restart { id: digest.clone() }),
+        })?;
         cx.obs.observe(Event::phase(&digest, Phase::Verifying));
         Ok(Landed {
             path: path.clone(),
@@ -338,7 +353,7 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
         })
     };
     let check_cancel = || {
-        if cx.client.cancelled() {
+        if cx.hosts.origin().cancelled() {
             Err(Error::Cancelled)
         } else {
             Ok(())
@@ -468,7 +483,7 @@ fn download_and_hand_over(
         });
         let side = || {
             let config_size = (m.config.size > 0).then_some(m.config.size);
-            let config = fetch::fetch_config(cx.client, &m.config.digest, config_size)?;
+            let config = cx.hosts.fetch_config(&m.config.digest, config_size)?;
             let diff_ids = convert::diff_ids(&config, m.layers.len())?;
             pipeline.config(diff_ids.clone());
             Ok((config, diff_ids))

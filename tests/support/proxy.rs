@@ -53,6 +53,12 @@ pub struct RequestRecord {
     pub status: u16,
     /// The fault applied, if any (`"reset_after(100)"`, `"status(503)"`...).
     pub fault: Option<String>,
+    /// Body bytes sent to the client.
+    pub bytes: u64,
+    /// The request's `Range` header, if any.
+    pub range: Option<String>,
+    /// The request's `Authorization` header, if any.
+    pub authorization: Option<String>,
 }
 
 struct Shared {
@@ -219,6 +225,21 @@ impl FaultProxy {
             .count()
     }
 
+    /// The GETs of blob `digest`: body bytes sent and `Range` asked, in order.
+    pub fn blob_transfers(&self, digest: &str) -> Vec<(u64, Option<String>)> {
+        self.shared
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                let path = r.target.split('?').next().unwrap_or("");
+                r.method == "GET" && path.contains("/blobs/") && path.ends_with(digest)
+            })
+            .map(|r| (r.bytes, r.range.clone()))
+            .collect()
+    }
+
     /// Every request so far.
     pub fn log(&self) -> Vec<RequestRecord> {
         self.shared.log.lock().unwrap().clone()
@@ -339,8 +360,17 @@ impl Shared {
             target: target.into(),
             status: 0,
             fault: None,
+            bytes: 0,
+            range: None,
+            authorization: None,
         });
         log.len() - 1
+    }
+
+    fn add_bytes(&self, idx: usize, n: u64) {
+        if let Some(r) = self.log.lock().unwrap().get_mut(idx) {
+            r.bytes += n;
+        }
     }
 
     fn update(&self, idx: usize, status: u16, fault: Option<String>) {
@@ -384,6 +414,12 @@ fn handle_client(client: TcpStream, sh: &Shared, stop: &AtomicBool) -> io::Resul
         }
         let client_close = head.wants_close();
         let idx = sh.record(&method, &target);
+        if let Some(range) = head.header("range") {
+            sh.log.lock().unwrap()[idx].range = Some(range.to_string());
+        }
+        if let Some(auth) = head.header("authorization") {
+            sh.log.lock().unwrap()[idx].authorization = Some(auth.to_string());
+        }
         let (delays, fault) = sh.pick(&target);
         for d in delays {
             std::thread::sleep(d);
@@ -518,6 +554,7 @@ fn handle_client(client: TcpStream, sh: &Shared, stop: &AtomicBool) -> io::Resul
             }
             sh.wait_for(n);
             out.write_all(&buf[..n])?;
+            sh.add_bytes(idx, n as u64);
             sent += n as u64;
         }
         out.flush()?;

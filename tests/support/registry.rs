@@ -75,6 +75,8 @@ pub struct RegistryOptions {
     /// registry's CA (default plain HTTP, which pulls refuse for an HTTPS
     /// registry), trusted through certs.d.
     pub token_tls: bool,
+    /// `proxy.remoteurl`: a pull-through cache of that registry.
+    pub proxy_remote: Option<String>,
 }
 
 impl RegistryOptions {
@@ -86,6 +88,7 @@ impl RegistryOptions {
             token_anonymous: true,
             token_expires_in: 300,
             token_tls: false,
+            proxy_remote: None,
         }
     }
 }
@@ -222,6 +225,9 @@ impl Registry {
                 );
             }
             _ => {}
+        }
+        if let Some(remote) = &self.opts.proxy_remote {
+            let _ = writeln!(y, "proxy:\n  remoteurl: {remote}");
         }
         if self.opts.schema1 {
             y.push_str("compatibility:\n  schema1:\n    enabled: true\n");
