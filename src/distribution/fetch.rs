@@ -305,6 +305,66 @@ fn fresh(
     LayerDigester::new(file, compression, keep).map_err(|e| Error::Store(e.to_string()))
 }
 
+/// Like [`fresh`], but the bytes already in `path` (the first part of the
+/// blob, from a download a crash cut short) are read back and fed to the
+/// digester first, so the download continues after them. A file longer
+/// than the blob can be is not a part of it: it starts over.
+fn resumed(
+    path: &Path,
+    compression: Option<Compression>,
+    limit: u64,
+) -> Result<LayerDigester<File>, Error> {
+    let cannot = |e: io::Error| Error::Store(format!("cannot resume {}: {e}", path.display()));
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(cannot)?;
+    if file.metadata().map_err(cannot)?.len() > limit {
+        return fresh(path, compression, LayerFile::Blob);
+    }
+    // a clone shares the offset: reading to the end puts the writes after it
+    let mut local = file.try_clone().map_err(cannot)?;
+    let mut digester = LayerDigester::new(file, compression, LayerFile::Blob).map_err(cannot)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = io::Read::read(&mut local, &mut buf).map_err(cannot)?;
+        if n == 0 {
+            return Ok(digester);
+        }
+        digester.absorb(&buf[..n]).map_err(cannot)?;
+    }
+}
+
+/// [`fetch_sized_layer`] of a blob (kept as served) whose first bytes may
+/// be in `path` already: they are hashed (and decompressed for the diff_id)
+/// from disk, and only the rest is fetched, with `Range`. A layer without a
+/// size starts over.
+pub fn resume_sized_layer(
+    client: &Client,
+    digest: &str,
+    media_type: &str,
+    size: Option<u64>,
+    path: &Path,
+    events: &mut dyn FnMut(FetchEvent),
+) -> Result<LayerDigests, Error> {
+    let compression = Compression::from_media_type(media_type);
+    let digester = match size {
+        Some(size) => resumed(path, compression, size)?,
+        None => fresh(path, compression, LayerFile::Blob)?,
+    };
+    fetch_layer_into(
+        client,
+        digest,
+        media_type,
+        size,
+        path,
+        LayerFile::Blob,
+        digester,
+        events,
+    )
+}
+
 /// Downloads layer `digest` of `size` bytes (None: unknown, at most
 /// [`unsized_layer_cap`]) in one pass into `path` (the blob, or its
 /// uncompressed tar: `keep`), returning its blob and diff digests. The size
@@ -319,9 +379,27 @@ pub fn fetch_sized_layer(
     keep: LayerFile,
     events: &mut dyn FnMut(FetchEvent),
 ) -> Result<LayerDigests, Error> {
+    let compression = Compression::from_media_type(media_type);
+    let digester = fresh(path, compression, keep)?;
+    fetch_layer_into(
+        client, digest, media_type, size, path, keep, digester, events,
+    )
+}
+
+/// The download loop of [`fetch_sized_layer`], from what `digester` took.
+#[allow(clippy::too_many_arguments)]
+fn fetch_layer_into(
+    client: &Client,
+    digest: &str,
+    media_type: &str,
+    size: Option<u64>,
+    path: &Path,
+    keep: LayerFile,
+    mut digester: LayerDigester<File>,
+    events: &mut dyn FnMut(FetchEvent),
+) -> Result<LayerDigests, Error> {
     let limit = size.unwrap_or_else(unsized_layer_cap);
     let compression = Compression::from_media_type(media_type);
-    let mut digester = fresh(path, compression, keep)?;
     let first = Instant::now();
     let mut attempt = 0;
     let mut restarted = false;
@@ -338,16 +416,21 @@ pub fn fetch_sized_layer(
             room: limit.saturating_sub(from),
             overflow: false,
         };
-        let result = client
-            .get_within(
-                &format!("blobs/{digest}"),
-                &[],
-                from,
-                blob_deadline(limit.saturating_sub(from)),
-                &mut sink,
-                &mut on_bytes,
-            )
-            .and_then(|reply| blob_status(client, digest, &reply));
+        // a resumed download may be complete already: nothing to ask for
+        let result = if size == Some(from) && from > 0 {
+            Ok(())
+        } else {
+            client
+                .get_within(
+                    &format!("blobs/{digest}"),
+                    &[],
+                    from,
+                    blob_deadline(limit.saturating_sub(from)),
+                    &mut sink,
+                    &mut on_bytes,
+                )
+                .and_then(|reply| blob_status(client, digest, &reply))
+        };
         if sink.overflow {
             return Err(Error::Malformed(match size {
                 Some(size) => {

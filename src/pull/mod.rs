@@ -4,7 +4,9 @@
 //! shared with concurrent pulls), verify every layer's two digests, and
 //! only then store the blobs and name the image. Any failure leaves the
 //! store as it was: downloads live in a per-pull directory that is removed
-//! at the end, whatever happens.
+//! at the end, whatever happens. A host shared by several processes has
+//! each blob fetched by one of them, into a stable file of its own that a
+//! crash leaves to be resumed (see [`Host::claim`]).
 
 #![forbid(unsafe_code)]
 
@@ -27,7 +29,7 @@ use crate::distribution::fetch::{self, FetchEvent, FetchedManifest};
 use crate::distribution::manifest::{self, ImageManifest, Manifest};
 use crate::distribution::reference::{self, Platform};
 use crate::error::Error;
-use crate::host::{Host, ImageReady, LayerPlan, LayerReady, RemoveOnDrop};
+use crate::host::{Claim, Host, ImageReady, LayerPlan, LayerReady, RemoveOnDrop};
 use crate::progress::event::{EntryKind, Event, Observer, Phase};
 use flight::{Landed, Role};
 use pipeline::Pipeline;
@@ -293,6 +295,45 @@ fn download_all<T: Send>(
     ))
 }
 
+/// Where this pull fetches a blob, once no other pull does.
+enum Fetching {
+    /// Into its own directory (the host does not share across processes).
+    Here,
+    /// Into the store's stable ingest file, resuming what is there.
+    Ingest(crate::store::ingest::Claimed),
+    /// Nowhere: another process stored it while this pull waited.
+    Stored,
+}
+
+/// How often a pull waiting for another process's download looks again.
+const CLAIM_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Waits until this pull may fetch `job` (another process fetching it
+/// shows `Waiting`), or until that process stored it.
+fn claim_blob(cx: &Ctx<'_>, job: &Job) -> Result<Fetching, Error> {
+    let mut told = false;
+    loop {
+        match cx.host.claim(&job.digest)? {
+            Claim::Unshared => return Ok(Fetching::Here),
+            // dropping the claim removes the ingest of a stored blob
+            Claim::Mine(_) if job.reusable && cx.host.arrived(&job.digest) => {
+                return Ok(Fetching::Stored);
+            }
+            Claim::Mine(claimed) => return Ok(Fetching::Ingest(claimed)),
+            Claim::Busy => {
+                if !told {
+                    cx.obs.observe(Event::phase(&job.digest, Phase::Waiting));
+                    told = true;
+                }
+                if cx.client.cancelled() {
+                    return Err(Error::Cancelled);
+                }
+                thread::sleep(CLAIM_POLL);
+            }
+        }
+    }
+}
+
 /// Fetches one layer (or links another pull's download of it); `None`
 /// when another pull stored it meanwhile.
 fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Landed>, Error> {
@@ -304,36 +345,78 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
     let path = work.file(&job.digest);
     let digest = job.digest.clone();
     let report_bytes = |current: u64| cx.obs.observe(Event::bytes(&digest, current));
-    let mut fetch_here = |publish: &dyn Fn(u64)| -> Result<Landed, Error> {
+    let mut fetch_here = |publish: &dyn Fn(u64)| -> Result<Option<Landed>, Error> {
+        let fetching = claim_blob(cx, job)?;
+        let ingest = match &fetching {
+            Fetching::Stored => return Ok(None),
+            Fetching::Here => None,
+            Fetching::Ingest(claimed) => Some(claimed),
+        };
         report_bytes(0);
         let size = (job.size > 0).then_some(job.size);
-        let digests = fetch::fetch_sized_layer(
-            cx.client,
-            &job.digest,
-            &job.media_type,
-            size,
-            &path,
-            cx.host.layer_file(),
-            &mut |ev| match ev {
-                FetchEvent::Bytes(n) => {
-                    publish(n);
-                    report_bytes(n);
+        let mut events = |ev| match ev {
+            FetchEvent::Bytes(n) => {
+                publish(n);
+                report_bytes(n);
+                if let Some(i) = ingest {
+                    i.progress(n);
                 }
-                FetchEvent::Retrying { attempt, wait } => cx.obs.observe(Event::phase(
-                    &digest,
-                    Phase::Retrying {
-                        in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
-                        attempt,
-                    },
-                )),
-                FetchEvent::Restarted => cx.obs.observe(Event::Restart { id: digest.clone() }),
-            },
-        )?;
+            }
+            FetchEvent::Retrying { attempt, wait } => cx.obs.observe(Event::phase(
+                &digest,
+                Phase::Retrying {
+                    in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
+                    attempt,
+                },
+            )),
+            FetchEvent::Restarted => {
+                if let Some(i) = ingest {
+                    i.restarted();
+                }
+                cx.obs.observe(Event::Restart { id: digest.clone() })
+            }
+        };
+        let digests = match ingest {
+            None => fetch::fetch_sized_layer(
+                cx.client,
+                &job.digest,
+                &job.media_type,
+                size,
+                &path,
+                cx.host.layer_file(),
+                &mut events,
+            )?,
+            Some(claimed) => {
+                let kept = claimed
+                    .prepare()
+                    .map_err(|e| Error::Store(format!("cannot resume {}: {e}", job.digest)))?;
+                if kept > 0 {
+                    report_bytes(kept);
+                }
+                let digests = fetch::resume_sized_layer(
+                    cx.client,
+                    &job.digest,
+                    &job.media_type,
+                    size,
+                    claimed.path(),
+                    &mut events,
+                )?;
+                // this pull's own name for it; the ingest stays for the
+                // other processes waiting, until the pulls end
+                fs::hard_link(claimed.path(), &path)
+                    .or_else(|_| fs::copy(claimed.path(), &path).map(|_| ()))
+                    .map_err(|e| Error::Store(format!("cannot keep {}: {e}", job.digest)))?;
+                digests
+            }
+        };
+        if let Fetching::Ingest(claimed) = fetching {
+            claimed.keep();
+        }
         cx.obs.observe(Event::phase(&digest, Phase::Verifying));
-        Ok(Landed {
+        Ok(Some(Landed {
             path: path.clone(),
             digests,
-        })
+        }))
     };
     let check_cancel = || {
         if cx.client.cancelled() {
@@ -349,28 +432,37 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
         &mut fetch_here,
         &check_cancel,
     )?;
-    let landed = match role {
-        Role::Owner(l, release) => {
+    let theirs = match role {
+        Role::Owner(Some(l), release) => {
             work.keep_shared(release);
-            l
+            Ok(l)
         }
-        Role::Waiter(theirs) => match fs::hard_link(&theirs.path, &path)
+        Role::Owner(None, _) => Err(()),
+        Role::Waiter(Some(theirs)) => match fs::hard_link(&theirs.path, &path)
             .or_else(|_| fs::copy(&theirs.path, &path).map(|_| ()))
         {
-            Ok(()) => Landed {
+            Ok(()) => Ok(Landed {
                 path: path.clone(),
                 digests: theirs.digests,
-            },
-            // the other pull stored the blob (its file moved): the download
-            // this pull watched is complete ...
-            Err(_) if job.reusable && cx.host.arrived(&job.digest) => {
-                report_bytes(theirs.digests.blob.size);
-                cx.obs
-                    .observe(Event::phase(&digest, Phase::DownloadComplete));
-                return Ok(None);
-            }
-            // ... or failed and cleaned up: fetch it here
-            Err(_) => fetch_here(&|_| {})?,
+            }),
+            Err(_) => Err(()),
+        },
+        Role::Waiter(None) => Err(()),
+    };
+    let landed = match theirs {
+        Ok(l) => l,
+        // the download this pull waited for is stored (the file moved, or
+        // another process stored it) ...
+        Err(()) if job.reusable && cx.host.arrived(&job.digest) => {
+            report_bytes(job.size);
+            cx.obs
+                .observe(Event::phase(&digest, Phase::DownloadComplete));
+            return Ok(None);
+        }
+        // ... or failed and cleaned up: fetch it here
+        Err(()) => match fetch_here(&|_| {})? {
+            Some(l) => l,
+            None => return Ok(None),
         },
     };
     report_bytes(landed.digests.blob.size);
