@@ -53,6 +53,10 @@ pub struct RequestRecord {
     pub status: u16,
     /// The fault applied, if any (`"reset_after(100)"`, `"status(503)"`...).
     pub fault: Option<String>,
+    /// Body bytes sent to the client so far.
+    pub bytes: u64,
+    /// The request's `Range` header, if any.
+    pub range: Option<String>,
 }
 
 struct Shared {
@@ -219,6 +223,31 @@ impl FaultProxy {
             .count()
     }
 
+    /// How many requests the proxy has seen (a mark for the `_since` counts).
+    pub fn log_len(&self) -> usize {
+        self.shared.log.lock().unwrap().len()
+    }
+
+    /// GET requests of blob `digest` from request number `mark` on.
+    pub fn blob_gets_since(&self, mark: usize, digest: &str) -> Vec<RequestRecord> {
+        self.shared.log.lock().unwrap()[mark..]
+            .iter()
+            .filter(|r| {
+                let path = r.target.split('?').next().unwrap_or("");
+                r.method == "GET" && path.contains("/blobs/") && path.ends_with(digest)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Body bytes of blob `digest` sent from request number `mark` on.
+    pub fn blob_bytes_since(&self, mark: usize, digest: &str) -> u64 {
+        self.blob_gets_since(mark, digest)
+            .iter()
+            .map(|r| r.bytes)
+            .sum()
+    }
+
     /// Every request so far.
     pub fn log(&self) -> Vec<RequestRecord> {
         self.shared.log.lock().unwrap().clone()
@@ -332,15 +361,23 @@ impl Shared {
         }
     }
 
-    fn record(&self, method: &str, target: &str) -> usize {
+    fn record(&self, method: &str, target: &str, range: Option<&str>) -> usize {
         let mut log = self.log.lock().unwrap();
         log.push(RequestRecord {
             method: method.into(),
             target: target.into(),
             status: 0,
             fault: None,
+            bytes: 0,
+            range: range.map(str::to_string),
         });
         log.len() - 1
+    }
+
+    fn sent(&self, idx: usize, n: u64) {
+        if let Some(r) = self.log.lock().unwrap().get_mut(idx) {
+            r.bytes += n;
+        }
     }
 
     fn update(&self, idx: usize, status: u16, fault: Option<String>) {
@@ -383,7 +420,7 @@ fn handle_client(client: TcpStream, sh: &Shared, stop: &AtomicBool) -> io::Resul
             reader.read_exact(&mut body)?;
         }
         let client_close = head.wants_close();
-        let idx = sh.record(&method, &target);
+        let idx = sh.record(&method, &target, head.header("range"));
         let (delays, fault) = sh.pick(&target);
         for d in delays {
             std::thread::sleep(d);
@@ -518,6 +555,8 @@ fn handle_client(client: TcpStream, sh: &Shared, stop: &AtomicBool) -> io::Resul
             }
             sh.wait_for(n);
             out.write_all(&buf[..n])?;
+            // counted once written: a client that died gets no more
+            sh.sent(idx, n as u64);
             sent += n as u64;
         }
         out.flush()?;
