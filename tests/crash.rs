@@ -212,6 +212,12 @@ fn a_pull_killed_mid_blob_is_resumed_and_leaves_nothing() {
         .filter_map(|l| Some((l.digest.clone(), env.ingested(&l.digest)?)))
         .collect();
     let partial = on_disk[&big.digest];
+    assert_eq!(
+        env.ingested(&built.config_digest),
+        Some(built.config_size),
+        "the config was fetched before the layers"
+    );
+    let config_gets = proxy.blob_gets(&built.config_digest);
     assert!(
         partial < big.size,
         "killed before the big layer was complete"
@@ -258,7 +264,7 @@ fn a_pull_killed_mid_blob_is_resumed_and_leaves_nothing() {
         Some(format!("bytes={partial}-")),
         "resumed with Range after the bytes on disk: {gets:?}"
     );
-    // layers the dead pull had completed are not fetched again
+    // blobs the dead pull had completed are not fetched again
     for l in &built.layers {
         if on_disk.get(&l.digest) == Some(&l.size) {
             assert_eq!(
@@ -269,6 +275,11 @@ fn a_pull_killed_mid_blob_is_resumed_and_leaves_nothing() {
             );
         }
     }
+    assert_eq!(
+        proxy.blob_gets(&built.config_digest),
+        config_gets,
+        "the config the dead pull left is used"
+    );
     assert_eq!(env.images(), ["crash:v1"]);
     assert_eq!(
         env.leftovers(),
@@ -296,15 +307,17 @@ fn processes_pulling_into_one_store_download_each_blob_once() {
         .collect();
     let outputs: Vec<String> = children.into_iter().map(|c| finish(c).unwrap()).collect();
 
-    for l in &built.layers {
-        let gets = proxy.blob_gets(&l.digest);
-        assert_eq!(gets, 1, "layer {} fetched {gets} times", l.digest);
-        assert_eq!(proxy.blob_bytes_since(0, &l.digest), l.size, "{}", l.digest);
+    let config = (built.config_digest.clone(), built.config_size);
+    for (digest, size) in built
+        .layers
+        .iter()
+        .map(|l| (l.digest.clone(), l.size))
+        .chain([config])
+    {
+        let gets = proxy.blob_gets(&digest);
+        assert_eq!(gets, 1, "blob {digest} fetched {gets} times");
+        assert_eq!(proxy.blob_bytes_since(0, &digest), size, "{digest}");
     }
-    eprintln!(
-        "config fetched {} times by 8 pulls",
-        proxy.blob_gets(&built.config_digest)
-    );
     let waited = outputs
         .iter()
         .filter(|o| o.contains("waiting sha256:"))

@@ -83,6 +83,11 @@ impl Host for EmbeddedHost {
         self.store.root().to_path_buf()
     }
 
+    fn stored_blob(&self, digest: &str) -> Option<Vec<u8>> {
+        let bytes = self.store.read_blob(digest).ok()?;
+        (crate::digest::sha256_of(&bytes) == digest).then_some(bytes)
+    }
+
     fn claim(&self, digest: &str) -> Result<Claim, Error> {
         let claimed = self
             .store

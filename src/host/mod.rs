@@ -93,6 +93,11 @@ pub trait Host: Send + Sync {
     fn arrived(&self, _digest: &str) -> bool {
         false
     }
+    /// The content of a small blob the host stores (a config), verified
+    /// against its digest; `None` when it has none.
+    fn stored_blob(&self, _digest: &str) -> Option<Vec<u8>> {
+        None
+    }
     /// Layer `index` (bottom first) and every layer below it are verified;
     /// the calls come in order, while the layers above may still download.
     /// A host that stores layers one at a time may store this one now.

@@ -471,6 +471,44 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
     Ok(Some(landed))
 }
 
+/// The config, fetched by one of the processes pulling it into a shared
+/// store: the others wait, then read it from the store or from the ingest
+/// file the first one left (each verified by its digest).
+fn fetch_config_once(cx: &Ctx<'_>, digest: &str, size: Option<u64>) -> Result<Vec<u8>, Error> {
+    let job = Job {
+        digest: digest.to_string(),
+        media_type: String::new(),
+        size: size.unwrap_or(0),
+        reusable: true,
+    };
+    let fetched = |cx: &Ctx<'_>| fetch::fetch_config(cx.client, digest, size);
+    let claimed = match claim_blob(cx, &job)? {
+        Fetching::Here => return fetched(cx),
+        Fetching::Stored => match cx.host.stored_blob(digest) {
+            Some(bytes) => return Ok(bytes),
+            None => return fetched(cx),
+        },
+        Fetching::Ingest(claimed) => claimed,
+    };
+    let cannot = |e: std::io::Error| Error::Store(format!("cannot keep the config {digest}: {e}"));
+    if claimed.prepare().map_err(cannot)? > 0
+        && let Ok(bytes) = fs::read(claimed.path())
+        && crate::digest::sha256_of(&bytes) == digest
+    {
+        claimed.keep();
+        return Ok(bytes);
+    }
+    let bytes = fetched(cx)?;
+    let mut file = crate::fsutil::open_rw(claimed.path(), crate::store::oci_layout::FILE_MODE)
+        .map_err(cannot)?;
+    file.set_len(0)
+        .and_then(|()| std::io::Write::write_all(&mut file, &bytes))
+        .and_then(|()| file.sync_all())
+        .map_err(cannot)?;
+    claimed.keep();
+    Ok(bytes)
+}
+
 fn pull_image(cx: &Ctx<'_>, fetched: &FetchedManifest, m: &ImageManifest) -> Result<bool, Error> {
     if cx.host.up_to_date(&cx.req.dest, &m.config.digest)? {
         return Ok(true);
@@ -558,7 +596,7 @@ fn download_and_hand_over(
         });
         let side = || {
             let config_size = (m.config.size > 0).then_some(m.config.size);
-            let config = fetch::fetch_config(cx.client, &m.config.digest, config_size)?;
+            let config = fetch_config_once(cx, &m.config.digest, config_size)?;
             let diff_ids = convert::diff_ids(&config, m.layers.len())?;
             pipeline.config(diff_ids.clone());
             Ok((config, diff_ids))
