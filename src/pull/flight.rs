@@ -235,17 +235,16 @@ mod tests {
         }
     }
 
+    /// How a test owner's download ends.
+    type Outcome = Result<Option<Landed>, String>;
+
     /// Starts an owner whose download reports `started`, publishes 7 bytes
     /// and then ends with what `finish` sends it.
     fn owner(
         store: &'static str,
         digest: &'static str,
-    ) -> (
-        mpsc::Sender<Result<Option<Landed>, String>>,
-        Receiver<()>,
-        Receiver<String>,
-    ) {
-        let (finish_tx, finish_rx) = mpsc::channel::<Result<Option<Landed>, String>>();
+    ) -> (mpsc::Sender<Outcome>, Receiver<()>, Receiver<String>) {
+        let (finish_tx, finish_rx) = mpsc::channel::<Outcome>();
         let (started_tx, started_rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
         thread::spawn(move || {
