@@ -19,6 +19,7 @@ use curl::easy::{Easy, HttpVersion, List};
 mod collector;
 pub mod proxy;
 mod redirect;
+pub mod sink;
 
 use collector::Collector;
 pub use redirect::{authority, web_scheme};
