@@ -34,6 +34,10 @@ use crate::fsutil;
 /// The data is synced to disk (and its length recorded) every this many bytes.
 pub const SYNC_EVERY: u64 = 8 << 20;
 
+/// A partial blob no pull touched for this long is given up by the sweep
+/// (its image is not being pulled any more).
+pub const ABANDONED: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 /// The record in a lock file: `<boot id> <synced length>`, fixed width so
 /// that rewriting it in place leaves no stale tail.
 const RECORD_LEN: usize = 36 + 1 + 20 + 1;
@@ -230,7 +234,8 @@ fn is_temp_file(name: &str) -> bool {
 /// Removes what dead processes left in the ingest directory `ingest`: their
 /// pull directories (unlocked), their temporary files, and the ingests of
 /// blobs `stored` says are in the store already. A partial blob no one holds
-/// stays: the next pull of it resumes it. The caller holds the store's lock
+/// stays for the next pull of it to resume, unless it was left for
+/// [`ABANDONED`]. The caller holds the store's lock
 /// exclusively, so no temporary file is being written meanwhile.
 pub fn sweep(ingest: &Path, stored: &dyn Fn(&str) -> bool) {
     let Ok(entries) = fs::read_dir(ingest) else {
@@ -252,9 +257,15 @@ pub fn sweep(ingest: &Path, stored: &dyn Fn(&str) -> bool) {
         } else if let Some(hex) = name
             .strip_prefix("sha256-")
             .and_then(|n| n.strip_suffix(".lock").or_else(|| n.strip_suffix(".data")))
-            && stored(hex)
+            && (stored(hex)
+                || meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > ABANDONED))
         {
-            // the blob is stored: its ingest is of no use (dropped unkept)
+            // the blob is stored, or its pulls gave up on it: its ingest is
+            // of no use (dropped unkept)
             let _ = try_claim(ingest, hex);
         }
     }
@@ -352,6 +363,18 @@ mod tests {
         let stored_free = try_claim(&dir, "cc").unwrap().unwrap();
         stored_free.prepare().unwrap();
         stored_free.keep();
+        let abandoned = try_claim(&dir, "dd").unwrap().unwrap();
+        abandoned.prepare().unwrap();
+        let long_ago = std::time::SystemTime::now() - ABANDONED - ABANDONED;
+        for f in [&abandoned.data_path, &abandoned.lock_path] {
+            File::options()
+                .write(true)
+                .open(f)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        abandoned.keep();
         guard.lock().unwrap();
         sweep(&dir, &|hex| hex == "aa" || hex == "cc");
         guard.unlock().unwrap();
