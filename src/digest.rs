@@ -205,6 +205,26 @@ impl<W: Write> LayerDigester<W> {
         })
     }
 
+    /// Takes bytes that are at the destination already (the first part of
+    /// a download resumed after a crash, read back from disk): hashed and
+    /// decompressed into the diff_id like the others, not written again.
+    /// Only a [`LayerFile::Blob`] destination holds such bytes.
+    pub fn absorb(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.out.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "only a blob destination can be resumed",
+            ));
+        }
+        self.blob.write_all(data)?;
+        if self.decode_error.is_none()
+            && let Err(e) = self.decode(data)
+        {
+            self.decode_error = Some(e);
+        }
+        Ok(())
+    }
+
     /// Compressed bytes taken so far (where a resume continues from).
     pub fn received(&self) -> u64 {
         self.blob.size()
@@ -447,6 +467,37 @@ mod tests {
         let f = d.finish().unwrap();
         assert_eq!(f.blob.digest, sha256_of(&bad));
         assert!(f.diff.is_err() && f.out.is_none());
+    }
+
+    #[test]
+    fn a_resumed_stream_gives_the_digests_of_the_whole() {
+        let plain = tar_like();
+        let zst = zstd::encode_all(&plain[..], 3).unwrap();
+        for (blob, c) in [
+            (gzip(&plain), Some(Compression::Gzip)),
+            (zst, None),
+            (plain.clone(), None),
+        ] {
+            let cuts = [1, 3, 100, blob.len() / 2, blob.len()];
+            for cut in cuts.into_iter().filter(|&c| c <= blob.len()) {
+                // the first `cut` bytes are on disk already: the destination
+                // gets only the rest
+                let mut d = LayerDigester::new(Vec::new(), c, LayerFile::Blob).unwrap();
+                d.absorb(&blob[..cut]).unwrap();
+                assert_eq!(d.received(), cut as u64);
+                d.write_all(&blob[cut..]).unwrap();
+                let f = d.finish().unwrap();
+                let digests = f.digests().unwrap();
+                assert_eq!(f.out.unwrap(), &blob[cut..]);
+                assert_eq!(digests.blob.digest, sha256_of(&blob));
+                assert_eq!(digests.diff.digest, sha256_of(&plain), "{c:?} cut at {cut}");
+            }
+        }
+        let mut tar = LayerDigester::new(Vec::new(), None, LayerFile::Tar).unwrap();
+        assert!(
+            tar.absorb(b"abc").is_err(),
+            "a tar destination holds other bytes"
+        );
     }
 
     #[test]

@@ -204,6 +204,42 @@ pub fn open_lock(path: &Path, mode: u32) -> io::Result<File> {
     Ok(file)
 }
 
+/// Opens `path` for reading and writing, creating it (exclusively, with
+/// `mode`) when missing; an existing one is opened with `O_NOFOLLOW` and
+/// must be a regular file. For files that outlive the process that wrote
+/// them (a download to resume, a lock that records something).
+pub fn open_rw(path: &Path, mode: u32) -> io::Result<File> {
+    let created = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path);
+    let file = match created {
+        Ok(file) => {
+            file.set_permissions(Permissions::from_mode(mode))?;
+            return Ok(file);
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !is_symlink(path) => {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(path)
+                .map_err(|e| planted_link(path, e))?
+        }
+        Err(e) => return Err(planted_link(path, e)),
+    };
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other(format!(
+            "{} is not a regular file; remove it",
+            path.display()
+        )));
+    }
+    Ok(file)
+}
+
 fn is_symlink(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
@@ -271,7 +307,7 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 /// Best effort: make a rename or link in `dir` durable.
-fn sync_dir(dir: &Path) {
+pub fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }

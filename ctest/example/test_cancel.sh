@@ -7,7 +7,7 @@
 #    checking that download temp files exist then. Each time: the pull exits
 #    within 2 s with status 130 and says `cancelled`; the store (one for all
 #    three pulls) has nothing in .ingest but index.lock (no pull-* directory,
-#    no temp file), index.json has no entry for the image, and every blob in
+#    no partial blob nor its lock: a cancel, unlike a crash, keeps nothing), index.json has no entry for the image, and every blob in
 #    blobs/sha256 hashes to its name. 3. A plain pull into the same store then
 #    succeeds (exit 0), leaves .ingest clean, names the image, and `skopeo
 #    inspect oci:ROOT:IMAGE` shows the pushed digest and all layers.
@@ -89,8 +89,9 @@ if command -v tmux >/dev/null; then
         || { show screen "$screen"; fail "no layer reached 30 % within 10 s"; }
     [ ! -e "$exitf" ] || fail "the pull ended before it could be cancelled: $(cat "$exitf")"
     # temp files exist now, so finding none afterwards means something
-    temp=$(find "$ROOT/.ingest" -mindepth 1 -path "$ROOT/.ingest/pull-*" -type f -size +0 | wc -l)
-    [ "$temp" -gt 0 ] || { find "$ROOT/.ingest" >&2; fail "no download temp files in $ROOT/.ingest/pull-* mid-pull (the check below would mean nothing)"; }
+    # (downloads go to .ingest/sha256-<hex>.data, linked into pull-* when done)
+    temp=$(find "$ROOT/.ingest" -mindepth 1 -type f -size +0 ! -name '*.lock' | wc -l)
+    [ "$temp" -gt 0 ] || { find "$ROOT/.ingest" >&2; fail "no download temp files in $ROOT/.ingest mid-pull (the check below would mean nothing)"; }
     t1=$(now_ms)
     tm send-keys -t "$session" C-c
     for _ in $(seq $((LIMIT_MS / 20))); do

@@ -305,6 +305,37 @@ fn fresh(
     LayerDigester::new(file, compression, keep).map_err(|e| Error::Store(e.to_string()))
 }
 
+/// Like [`fresh`], but the bytes already in `path` (the first part of the
+/// blob, from a download a crash cut short) are read back and fed to the
+/// digester first, so the download continues after them. A file longer
+/// than the blob can be is not a part of it: it starts over.
+fn resumed(
+    path: &Path,
+    compression: Option<Compression>,
+    limit: u64,
+) -> Result<LayerDigester<File>, Error> {
+    let cannot = |e: io::Error| Error::Store(format!("cannot resume {}: {e}", path.display()));
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(cannot)?;
+    if file.metadata().map_err(cannot)?.len() > limit {
+        return fresh(path, compression, LayerFile::Blob);
+    }
+    // a clone shares the offset: reading to the end puts the writes after it
+    let mut local = file.try_clone().map_err(cannot)?;
+    let mut digester = LayerDigester::new(file, compression, LayerFile::Blob).map_err(cannot)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = io::Read::read(&mut local, &mut buf).map_err(cannot)?;
+        if n == 0 {
+            return Ok(digester);
+        }
+        digester.absorb(&buf[..n]).map_err(cannot)?;
+    }
+}
+
 /// Downloads layer `digest` of `size` bytes (None: unknown, at most
 /// [`unsized_layer_cap`]) in one pass into `path` (the blob, or its
 /// uncompressed tar: `keep`), returning its blob and diff digests. The size
@@ -325,6 +356,7 @@ pub fn fetch_sized_layer(
         size,
         path,
         keep,
+        resume: false,
     };
     fetch_layer_over(&[client], &mut |_, _| {}, &blob, events)
 }
@@ -336,6 +368,11 @@ pub struct Blob<'a> {
     pub size: Option<u64>,
     pub path: &'a Path,
     pub keep: LayerFile,
+    /// `path` may hold the first bytes of the blob (kept as served) from a
+    /// download a crash cut short: they are hashed (and decompressed for
+    /// the diff_id) from disk and only the rest is fetched, with `Range`.
+    /// A layer without a size starts over.
+    pub resume: bool,
 }
 
 /// Whether a failure on one host may be mended by another: not a cancel,
@@ -363,6 +400,7 @@ pub fn fetch_layer_over(
         size,
         path,
         keep,
+        resume,
     } = *blob;
     let mut at = 0;
     let mut client = *hosts
@@ -370,7 +408,10 @@ pub fn fetch_layer_over(
         .ok_or_else(|| Error::Internal(format!("no host to fetch {digest} from")))?;
     let limit = size.unwrap_or_else(unsized_layer_cap);
     let compression = Compression::from_media_type(media_type);
-    let mut digester = fresh(path, compression, keep)?;
+    let mut digester = match size {
+        Some(size) if resume => resumed(path, compression, size)?,
+        _ => fresh(path, compression, keep)?,
+    };
     let mut first = Instant::now();
     let mut attempt = 0;
     let mut restarted = false;
@@ -387,16 +428,21 @@ pub fn fetch_layer_over(
             room: limit.saturating_sub(from),
             overflow: false,
         };
-        let result = client
-            .get_within(
-                &format!("blobs/{digest}"),
-                &[],
-                from,
-                blob_deadline(limit.saturating_sub(from)),
-                &mut sink,
-                &mut on_bytes,
-            )
-            .and_then(|reply| blob_status(client, digest, &reply));
+        // a resumed download may be complete already: nothing to ask for
+        let result = if size == Some(from) && from > 0 {
+            Ok(())
+        } else {
+            client
+                .get_within(
+                    &format!("blobs/{digest}"),
+                    &[],
+                    from,
+                    blob_deadline(limit.saturating_sub(from)),
+                    &mut sink,
+                    &mut on_bytes,
+                )
+                .and_then(|reply| blob_status(client, digest, &reply))
+        };
         if sink.overflow {
             return Err(Error::Malformed(match size {
                 Some(size) => {

@@ -3,11 +3,17 @@
 //! moves the verified downloads into `blobs/`, stores the config and the
 //! OCI manifest, and names the image in `index.json` last, so a failure
 //! before that leaves no image.
+//!
+//! Several processes may pull into one store: each blob is fetched by the
+//! one that claims it (store::ingest), into a stable file that survives a
+//! crash and is resumed by the next pull; a pull sweeps away what dead
+//! pulls left before it starts.
 
-use std::fs;
+use std::fs::{self, File};
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 
-use super::{Host, ImageReady, LayerPlan};
+use super::{Claim, Host, ImageReady, LayerPlan};
 use crate::distribution::manifest;
 use crate::error::Error;
 use crate::fsutil;
@@ -16,6 +22,10 @@ use crate::store::oci_layout::{Descriptor, OciLayout};
 
 pub struct EmbeddedHost {
     store: OciLayout,
+    /// Blobs this pull claimed: their ingests are tidied at the end.
+    claimed: Mutex<Vec<String>>,
+    /// Lock of this pull's download directories, released at the end.
+    dirs: Mutex<Vec<File>>,
 }
 
 fn store_err(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -24,7 +34,11 @@ fn store_err(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
 
 impl EmbeddedHost {
     pub fn new(store: OciLayout) -> Self {
-        EmbeddedHost { store }
+        EmbeddedHost {
+            store,
+            claimed: Mutex::default(),
+            dirs: Mutex::default(),
+        }
     }
 
     pub fn store(&self) -> &OciLayout {
@@ -50,14 +64,54 @@ impl EmbeddedHost {
 
 impl Host for EmbeddedHost {
     fn work_dir(&self) -> Result<PathBuf, Error> {
-        // private (0700) and unpredictable; the pid says whose it is
-        let ingest = self.store.root().join(".ingest");
-        fsutil::make_temp_dir(&ingest, &format!("pull-{}-", std::process::id()))
-            .map_err(store_err("cannot create the download directory"))
+        // what dead pulls left goes first
+        self.store.sweep();
+        // private (0700) and unpredictable; the pid says whose it is, the
+        // lock that it is alive
+        let (dir, lock) = self
+            .store
+            .pull_dir()
+            .map_err(store_err("cannot create the download directory"))?;
+        self.dirs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(lock);
+        Ok(dir)
     }
 
     fn store_id(&self) -> PathBuf {
         self.store.root().to_path_buf()
+    }
+
+    fn stored_blob(&self, digest: &str) -> Option<Vec<u8>> {
+        let bytes = self.store.read_blob(digest).ok()?;
+        (crate::digest::sha256_of(&bytes) == digest).then_some(bytes)
+    }
+
+    fn claim(&self, digest: &str) -> Result<Claim, Error> {
+        let claimed = self
+            .store
+            .claim(digest)
+            .map_err(|e| Error::Store(format!("cannot claim the download of {digest}: {e}")))?;
+        let mut mine = self.claimed.lock().unwrap_or_else(PoisonError::into_inner);
+        if !mine.iter().any(|d| d == digest) {
+            mine.push(digest.to_string());
+        }
+        Ok(claimed.map_or(Claim::Busy, Claim::Mine))
+    }
+
+    fn finish(&self) {
+        // kept ingests of this pull's blobs are stored now (or the pull
+        // failed): removed, unless another pull holds one
+        let claimed =
+            std::mem::take(&mut *self.claimed.lock().unwrap_or_else(PoisonError::into_inner));
+        for digest in claimed {
+            let _ = self.store.claim(&digest);
+        }
+        self.dirs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     fn up_to_date(&self, name: &str, config_digest: &str) -> Result<bool, Error> {
@@ -92,6 +146,12 @@ impl Host for EmbeddedHost {
                     .map_err(|e| Error::Store(format!("cannot store layer {}: {e}", l.digest)))?;
             }
             obs.observe(Event::phase(l.digest, Phase::PullComplete));
+        }
+        // the renames above are durable before the name points at them
+        if let Ok(dir) = self.store.blob_path(image.config_digest)
+            && let Some(dir) = dir.parent()
+        {
+            fsutil::sync_dir(dir);
         }
         self.store
             .put_blob(image.config)

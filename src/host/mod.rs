@@ -51,6 +51,20 @@ pub struct ImageReady<'a> {
     pub layers: Vec<LayerReady<'a>>,
 }
 
+/// May this pull fetch a blob now? (For stores that several processes
+/// share: see [`Host::claim`].)
+#[derive(Debug)]
+pub enum Claim {
+    /// The store does not share downloads between processes: fetch into
+    /// the pull's own directory.
+    Unshared,
+    /// Another pull (of any process) fetches it now: ask again later.
+    Busy,
+    /// This pull fetches it, into the store's stable ingest file, resuming
+    /// the bytes already there.
+    Mine(crate::store::ingest::Claimed),
+}
+
 /// A store of images. One value serves one pull.
 pub trait Host: Send + Sync {
     /// A fresh directory for this pull's downloads; the pull removes it.
@@ -63,6 +77,13 @@ pub trait Host: Send + Sync {
     }
     /// Pulls into the same store share their downloads (see pull::flight).
     fn store_id(&self) -> PathBuf;
+    /// Claims the download of `digest` for this pull, for stores shared by
+    /// several processes (each blob is then fetched by one of them, and a
+    /// download cut by a crash is resumed). The host tidies what is left
+    /// of it in [`Host::finish`].
+    fn claim(&self, _digest: &str) -> Result<Claim, Error> {
+        Ok(Claim::Unshared)
+    }
     /// `name` already is the image with this config: nothing to do.
     fn up_to_date(&self, name: &str, config_digest: &str) -> Result<bool, Error>;
     /// For each layer (bottom first): does the host have it already?
@@ -71,6 +92,11 @@ pub trait Host: Send + Sync {
     /// need not be downloaded (hosts that cannot tell say no).
     fn arrived(&self, _digest: &str) -> bool {
         false
+    }
+    /// The content of a small blob the host stores (a config), verified
+    /// against its digest; `None` when it has none.
+    fn stored_blob(&self, _digest: &str) -> Option<Vec<u8>> {
+        None
     }
     /// Layer `index` (bottom first) and every layer below it are verified;
     /// the calls come in order, while the layers above may still download.

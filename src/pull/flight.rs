@@ -5,6 +5,9 @@
 //! shared nor sticky (in iSulad's registry.c every pull waiting on a blob
 //! fails with its owner, and new pulls of it fail until the waiters are
 //! gone).
+//!
+//! A download may also end with no file (`None`): the blob turned out to
+//! be stored meanwhile, by a pull of another process this one waited for.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -25,7 +28,7 @@ pub struct Landed {
 struct Flight {
     bytes: AtomicU64,
     /// `None` while running; then the outcome (an error as text).
-    outcome: Mutex<Option<Result<Landed, String>>>,
+    outcome: Mutex<Option<Result<Option<Landed>, String>>>,
     done: Condvar,
 }
 
@@ -35,16 +38,17 @@ type Key = (PathBuf, String);
 /// In-flight downloads.
 static FLIGHTS: LazyLock<Mutex<HashMap<Key, Arc<Flight>>>> = LazyLock::new(Default::default);
 
-/// A download: publishes its byte count through the callback it is given.
-pub type Download<'a, E> = dyn FnMut(&dyn Fn(u64)) -> Result<Landed, E> + 'a;
+/// A download: publishes its byte count through the callback it is given;
+/// `None` when it found the blob stored meanwhile.
+pub type Download<'a, E> = dyn FnMut(&dyn Fn(u64)) -> Result<Option<Landed>, E> + 'a;
 
 /// What the caller of [`share`] did.
 pub enum Role {
     /// This pull downloaded the blob; while the [`Release`] lives, later
     /// pulls link this file instead of fetching the blob again.
-    Owner(Landed, Release),
+    Owner(Option<Landed>, Release),
     /// Another pull did; here is its file (link it before it goes away).
-    Waiter(Landed),
+    Waiter(Option<Landed>),
 }
 
 /// Keeps a finished download visible to other pulls until dropped (when
@@ -69,12 +73,12 @@ struct Owning<'a> {
 }
 
 impl Owning<'_> {
-    fn end(mut self, outcome: Result<Landed, String>) {
+    fn end(mut self, outcome: Result<Option<Landed>, String>) {
         self.key = None;
         self.publish(outcome);
     }
 
-    fn publish(&self, outcome: Result<Landed, String>) {
+    fn publish(&self, outcome: Result<Option<Landed>, String>) {
         *self
             .flight
             .outcome
@@ -223,23 +227,24 @@ mod tests {
 
     fn role_name(r: &Result<Role, String>) -> String {
         match r {
-            Ok(Role::Owner(l, _)) => format!("owner {}", l.path.display()),
-            Ok(Role::Waiter(l)) => format!("waiter {}", l.path.display()),
+            Ok(Role::Owner(Some(l), _)) => format!("owner {}", l.path.display()),
+            Ok(Role::Waiter(Some(l))) => format!("waiter {}", l.path.display()),
+            Ok(Role::Owner(None, _)) => "owner, stored elsewhere".to_string(),
+            Ok(Role::Waiter(None)) => "waiter, stored elsewhere".to_string(),
             Err(e) => format!("error {e}"),
         }
     }
+
+    /// How a test owner's download ends.
+    type Outcome = Result<Option<Landed>, String>;
 
     /// Starts an owner whose download reports `started`, publishes 7 bytes
     /// and then ends with what `finish` sends it.
     fn owner(
         store: &'static str,
         digest: &'static str,
-    ) -> (
-        mpsc::Sender<Result<Landed, String>>,
-        Receiver<()>,
-        Receiver<String>,
-    ) {
-        let (finish_tx, finish_rx) = mpsc::channel::<Result<Landed, String>>();
+    ) -> (mpsc::Sender<Outcome>, Receiver<()>, Receiver<String>) {
+        let (finish_tx, finish_rx) = mpsc::channel::<Outcome>();
         let (started_tx, started_rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
         thread::spawn(move || {
@@ -281,7 +286,7 @@ mod tests {
                 },
                 &mut |_| {
                     downloaded = true;
-                    Ok(landed("mine"))
+                    Ok(Some(landed("mine")))
                 },
                 &|| {
                     if cancel.load(Ordering::Relaxed) {
@@ -303,7 +308,7 @@ mod tests {
         started.recv_timeout(HANG).unwrap();
         let (waiting, waiter_done) = waiter(store, digest, Arc::default());
         assert_eq!(waiting.recv_timeout(HANG).unwrap(), 7, "the owner's bytes");
-        finish.send(Ok(landed("theirs"))).unwrap();
+        finish.send(Ok(Some(landed("theirs")))).unwrap();
         assert_eq!(
             waiter_done.recv_timeout(HANG).unwrap(),
             ("waiter theirs".to_string(), false),
@@ -366,7 +371,7 @@ mod tests {
             ("error cancelled".to_string(), false)
         );
         assert!(in_flight(store, digest), "the owner's download goes on");
-        finish.send(Ok(landed("theirs"))).unwrap();
+        finish.send(Ok(Some(landed("theirs")))).unwrap();
         assert_eq!(owner_done.recv_timeout(HANG).unwrap(), "owner theirs");
         assert!(
             wait_for(|| !in_flight(store, digest)),
@@ -419,7 +424,7 @@ mod tests {
             other.recv_timeout(HANG).unwrap(),
             ("owner mine".to_string(), true)
         );
-        finish.send(Ok(landed("a"))).unwrap();
+        finish.send(Ok(Some(landed("a")))).unwrap();
         assert_eq!(owner_done.recv_timeout(HANG).unwrap(), "owner a");
     }
 }

@@ -6,7 +6,9 @@
 //! the image last. Progress goes to an [`Observer`] as
 //! [`Event`]s. Any failure leaves the store as it was: downloads live in a
 //! per-pull directory that is removed at the end, and the host removes what
-//! it stored for a pull that did not finish.
+//! it stored for a pull that did not finish. A host shared by several
+//! processes has each blob fetched by one of them, into a stable file of
+//! its own that a crash leaves to be resumed (see [`Host::claim`]).
 
 #![forbid(unsafe_code)]
 
@@ -24,13 +26,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
 use crate::auths::{AuthStore, Secret};
+use crate::digest::LayerFile;
 use crate::distribution::client::{Cancel, ClientConfig, Credentials};
 use crate::distribution::fetch::{self, FetchEvent, FetchedManifest};
 use crate::distribution::manifest::{self, ImageManifest, Manifest};
 use crate::distribution::mirrors::Hosts;
 use crate::distribution::reference::{self, Platform};
 use crate::error::Error;
-use crate::host::{Host, ImageReady, LayerPlan, LayerReady, RemoveOnDrop};
+use crate::host::{Claim, Host, ImageReady, LayerPlan, LayerReady, RemoveOnDrop};
 use crate::progress::event::{EntryKind, Event, Observer, Phase};
 use flight::{Landed, Role};
 use pipeline::Pipeline;
@@ -311,6 +314,45 @@ fn download_all<T: Send>(
     ))
 }
 
+/// Where this pull fetches a blob, once no other pull does.
+enum Fetching {
+    /// Into its own directory (the host does not share across processes).
+    Here,
+    /// Into the store's stable ingest file, resuming what is there.
+    Ingest(crate::store::ingest::Claimed),
+    /// Nowhere: another process stored it while this pull waited.
+    Stored,
+}
+
+/// How often a pull waiting for another process's download looks again.
+const CLAIM_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Waits until this pull may fetch `job` (another process fetching it
+/// shows `Waiting`), or until that process stored it.
+fn claim_blob(cx: &Ctx<'_>, job: &Job) -> Result<Fetching, Error> {
+    let mut told = false;
+    loop {
+        match cx.host.claim(&job.digest)? {
+            Claim::Unshared => return Ok(Fetching::Here),
+            // dropping the claim removes the ingest of a stored blob
+            Claim::Mine(_) if job.reusable && cx.host.arrived(&job.digest) => {
+                return Ok(Fetching::Stored);
+            }
+            Claim::Mine(claimed) => return Ok(Fetching::Ingest(claimed)),
+            Claim::Busy => {
+                if !told {
+                    cx.obs.observe(Event::phase(&job.digest, Phase::Waiting));
+                    told = true;
+                }
+                if cx.hosts.origin().cancelled() {
+                    return Err(Error::Cancelled);
+                }
+                thread::sleep(CLAIM_POLL);
+            }
+        }
+    }
+}
+
 /// Fetches one layer (or links another pull's download of it); `None`
 /// when another pull stored it meanwhile.
 fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Landed>, Error> {
@@ -322,20 +364,22 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
     let path = work.file(&job.digest);
     let digest = job.digest.clone();
     let report_bytes = |current: u64| cx.obs.observe(Event::bytes(&digest, current));
-    let mut fetch_here = |publish: &dyn Fn(u64)| -> Result<Landed, Error> {
+    let mut fetch_here = |publish: &dyn Fn(u64)| -> Result<Option<Landed>, Error> {
+        let fetching = claim_blob(cx, job)?;
+        let ingest = match &fetching {
+            Fetching::Stored => return Ok(None),
+            Fetching::Here => None,
+            Fetching::Ingest(claimed) => Some(claimed),
+        };
         report_bytes(0);
         let size = (job.size > 0).then_some(job.size);
-        let blob = fetch::Blob {
-            digest: &job.digest,
-            media_type: &job.media_type,
-            size,
-            path: &path,
-            keep: cx.host.layer_file(),
-        };
-        let digests = cx.hosts.fetch_layer(&blob, &mut |ev| match ev {
+        let mut events = |ev| match ev {
             FetchEvent::Bytes(n) => {
                 publish(n);
                 report_bytes(n);
+                if let Some(i) = ingest {
+                    i.progress(n);
+                }
             }
             FetchEvent::Retrying { attempt, wait } => cx.obs.observe(Event::phase(
                 &digest,
@@ -344,13 +388,52 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
                     attempt,
                 },
             )),
-            FetchEvent::Restarted => cx.obs.observe(Event::Restart { id: digest.clone() }),
-        })?;
+            FetchEvent::Restarted => {
+                if let Some(i) = ingest {
+                    i.restarted();
+                }
+                cx.obs.observe(Event::Restart { id: digest.clone() })
+            }
+        };
+        let blob = |path, keep, resume| fetch::Blob {
+            digest: &job.digest,
+            media_type: &job.media_type,
+            size,
+            path,
+            keep,
+            resume,
+        };
+        let digests = match ingest {
+            None => cx
+                .hosts
+                .fetch_layer(&blob(&path, cx.host.layer_file(), false), &mut events)?,
+            Some(claimed) => {
+                let kept = claimed
+                    .prepare()
+                    .map_err(|e| Error::Store(format!("cannot resume {}: {e}", job.digest)))?;
+                if kept > 0 {
+                    report_bytes(kept);
+                }
+                // an ingest holds the blob as served
+                let digests = cx
+                    .hosts
+                    .fetch_layer(&blob(claimed.path(), LayerFile::Blob, true), &mut events)?;
+                // this pull's own name for it; the ingest stays for the
+                // other processes waiting, until the pulls end
+                fs::hard_link(claimed.path(), &path)
+                    .or_else(|_| fs::copy(claimed.path(), &path).map(|_| ()))
+                    .map_err(|e| Error::Store(format!("cannot keep {}: {e}", job.digest)))?;
+                digests
+            }
+        };
+        if let Fetching::Ingest(claimed) = fetching {
+            claimed.keep();
+        }
         cx.obs.observe(Event::phase(&digest, Phase::Verifying));
-        Ok(Landed {
+        Ok(Some(Landed {
             path: path.clone(),
             digests,
-        })
+        }))
     };
     let check_cancel = || {
         if cx.hosts.origin().cancelled() {
@@ -366,34 +449,81 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
         &mut fetch_here,
         &check_cancel,
     )?;
-    let landed = match role {
-        Role::Owner(l, release) => {
+    let theirs = match role {
+        Role::Owner(Some(l), release) => {
             work.keep_shared(release);
-            l
+            Ok(l)
         }
-        Role::Waiter(theirs) => match fs::hard_link(&theirs.path, &path)
+        Role::Owner(None, _) => Err(()),
+        Role::Waiter(Some(theirs)) => match fs::hard_link(&theirs.path, &path)
             .or_else(|_| fs::copy(&theirs.path, &path).map(|_| ()))
         {
-            Ok(()) => Landed {
+            Ok(()) => Ok(Landed {
                 path: path.clone(),
                 digests: theirs.digests,
-            },
-            // the other pull stored the blob (its file moved): the download
-            // this pull watched is complete ...
-            Err(_) if job.reusable && cx.host.arrived(&job.digest) => {
-                report_bytes(theirs.digests.blob.size);
-                cx.obs
-                    .observe(Event::phase(&digest, Phase::DownloadComplete));
-                return Ok(None);
-            }
-            // ... or failed and cleaned up: fetch it here
-            Err(_) => fetch_here(&|_| {})?,
+            }),
+            Err(_) => Err(()),
+        },
+        Role::Waiter(None) => Err(()),
+    };
+    let landed = match theirs {
+        Ok(l) => l,
+        // the download this pull waited for is stored (the file moved, or
+        // another process stored it) ...
+        Err(()) if job.reusable && cx.host.arrived(&job.digest) => {
+            report_bytes(job.size);
+            cx.obs
+                .observe(Event::phase(&digest, Phase::DownloadComplete));
+            return Ok(None);
+        }
+        // ... or failed and cleaned up: fetch it here
+        Err(()) => match fetch_here(&|_| {})? {
+            Some(l) => l,
+            None => return Ok(None),
         },
     };
     report_bytes(landed.digests.blob.size);
     cx.obs
         .observe(Event::phase(&digest, Phase::DownloadComplete));
     Ok(Some(landed))
+}
+
+/// The config, fetched by one of the processes pulling it into a shared
+/// store: the others wait, then read it from the store or from the ingest
+/// file the first one left (each verified by its digest).
+fn fetch_config_once(cx: &Ctx<'_>, digest: &str, size: Option<u64>) -> Result<Vec<u8>, Error> {
+    let job = Job {
+        digest: digest.to_string(),
+        media_type: String::new(),
+        size: size.unwrap_or(0),
+        reusable: true,
+    };
+    let fetched = |cx: &Ctx<'_>| cx.hosts.fetch_config(digest, size);
+    let claimed = match claim_blob(cx, &job)? {
+        Fetching::Here => return fetched(cx),
+        Fetching::Stored => match cx.host.stored_blob(digest) {
+            Some(bytes) => return Ok(bytes),
+            None => return fetched(cx),
+        },
+        Fetching::Ingest(claimed) => claimed,
+    };
+    let cannot = |e: std::io::Error| Error::Store(format!("cannot keep the config {digest}: {e}"));
+    if claimed.prepare().map_err(cannot)? > 0
+        && let Ok(bytes) = fs::read(claimed.path())
+        && crate::digest::sha256_of(&bytes) == digest
+    {
+        claimed.keep();
+        return Ok(bytes);
+    }
+    let bytes = fetched(cx)?;
+    let mut file = crate::fsutil::open_rw(claimed.path(), crate::store::oci_layout::FILE_MODE)
+        .map_err(cannot)?;
+    file.set_len(0)
+        .and_then(|()| std::io::Write::write_all(&mut file, &bytes))
+        .and_then(|()| file.sync_all())
+        .map_err(cannot)?;
+    claimed.keep();
+    Ok(bytes)
 }
 
 fn pull_image(cx: &Ctx<'_>, fetched: &FetchedManifest, m: &ImageManifest) -> Result<bool, Error> {
@@ -483,7 +613,7 @@ fn download_and_hand_over(
         });
         let side = || {
             let config_size = (m.config.size > 0).then_some(m.config.size);
-            let config = cx.hosts.fetch_config(&m.config.digest, config_size)?;
+            let config = fetch_config_once(cx, &m.config.digest, config_size)?;
             let diff_ids = convert::diff_ids(&config, m.layers.len())?;
             pipeline.config(diff_ids.clone());
             Ok((config, diff_ids))

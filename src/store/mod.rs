@@ -3,4 +3,5 @@
 
 #![forbid(unsafe_code)]
 
+pub mod ingest;
 pub mod oci_layout;

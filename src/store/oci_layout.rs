@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use super::ingest;
 use crate::digest::sha256_of;
 use crate::fsutil;
 
@@ -95,8 +96,54 @@ impl OciLayout {
             .is_ok_and(|p| fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
     }
 
+    fn ingest_dir(&self) -> PathBuf {
+        self.root.join(".ingest")
+    }
+
+    /// Claims the ingest of blob `digest` (see [`ingest`]): `None` while
+    /// another pull, of this process or another, fetches it.
+    pub fn claim(&self, digest: &str) -> io::Result<Option<ingest::Claimed>> {
+        ingest::try_claim(&self.ingest_dir(), hex_of(digest)?)
+    }
+
+    /// A new directory for one pull's downloads, and the open file that
+    /// keeps it locked (so [`OciLayout::sweep`] leaves it alone) until closed.
+    pub fn pull_dir(&self) -> io::Result<(PathBuf, File)> {
+        let guard = fsutil::open_lock(&self.ingest_dir().join("index.lock"), FILE_MODE)?;
+        ingest::pull_dir(&self.ingest_dir(), &guard)
+    }
+
+    /// Removes what dead processes left: their download directories and
+    /// temporary files, the ingests of blobs stored meanwhile, and
+    /// temporary copies of `index.json`. Best effort, and skipped while
+    /// another process writes to the store's index or sweeps.
+    pub fn sweep(&self) {
+        let Ok(guard) = fsutil::open_lock(&self.ingest_dir().join("index.lock"), FILE_MODE) else {
+            return;
+        };
+        if guard.try_lock().is_err() {
+            return;
+        }
+        ingest::sweep(&self.ingest_dir(), &|hex| {
+            self.has_blob(&format!("sha256:{hex}"))
+        });
+        // `index.json` is only written under this lock: these are a dead writer's
+        if let Ok(entries) = fs::read_dir(&self.root) {
+            for e in entries.flatten() {
+                if e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".index.json.tmp-")
+                {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+
     /// A new temporary file for an incoming blob (`.ingest/<pid>-<random>`,
-    /// mode 0600), and its path.
+    /// mode 0600), and its path. Hold the store's lock shared while it is
+    /// written, as `put_blob` does: [`OciLayout::sweep`] takes such files
+    /// for a dead process's.
     pub fn ingest(&self) -> io::Result<(File, PathBuf)> {
         let prefix = format!("{}-", std::process::id());
         fsutil::create_temp(&self.root.join(".ingest"), &prefix, FILE_MODE)
@@ -119,6 +166,9 @@ impl OciLayout {
     pub fn put_blob(&self, data: &[u8]) -> io::Result<String> {
         let digest = sha256_of(data);
         if !self.has_blob(&digest) {
+            // the sweep leaves temporary files alone while this is held
+            let guard = fsutil::open_lock(&self.ingest_dir().join("index.lock"), FILE_MODE)?;
+            guard.lock_shared()?;
             let (mut file, path) = self.ingest()?;
             let written = file.write_all(data).and_then(|()| file.sync_all());
             if let Err(e) = written {

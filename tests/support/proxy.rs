@@ -240,6 +240,31 @@ impl FaultProxy {
             .collect()
     }
 
+    /// How many requests the proxy has seen (a mark for the `_since` counts).
+    pub fn log_len(&self) -> usize {
+        self.shared.log.lock().unwrap().len()
+    }
+
+    /// GET requests of blob `digest` from request number `mark` on.
+    pub fn blob_gets_since(&self, mark: usize, digest: &str) -> Vec<RequestRecord> {
+        self.shared.log.lock().unwrap()[mark..]
+            .iter()
+            .filter(|r| {
+                let path = r.target.split('?').next().unwrap_or("");
+                r.method == "GET" && path.contains("/blobs/") && path.ends_with(digest)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Body bytes of blob `digest` sent from request number `mark` on.
+    pub fn blob_bytes_since(&self, mark: usize, digest: &str) -> u64 {
+        self.blob_gets_since(mark, digest)
+            .iter()
+            .map(|r| r.bytes)
+            .sum()
+    }
+
     /// Every request so far.
     pub fn log(&self) -> Vec<RequestRecord> {
         self.shared.log.lock().unwrap().clone()
@@ -353,7 +378,7 @@ impl Shared {
         }
     }
 
-    fn record(&self, method: &str, target: &str) -> usize {
+    fn record(&self, method: &str, target: &str, range: Option<&str>) -> usize {
         let mut log = self.log.lock().unwrap();
         log.push(RequestRecord {
             method: method.into(),
@@ -361,7 +386,7 @@ impl Shared {
             status: 0,
             fault: None,
             bytes: 0,
-            range: None,
+            range: range.map(str::to_string),
             authorization: None,
         });
         log.len() - 1
@@ -413,10 +438,7 @@ fn handle_client(client: TcpStream, sh: &Shared, stop: &AtomicBool) -> io::Resul
             reader.read_exact(&mut body)?;
         }
         let client_close = head.wants_close();
-        let idx = sh.record(&method, &target);
-        if let Some(range) = head.header("range") {
-            sh.log.lock().unwrap()[idx].range = Some(range.to_string());
-        }
+        let idx = sh.record(&method, &target, head.header("range"));
         if let Some(auth) = head.header("authorization") {
             sh.log.lock().unwrap()[idx].authorization = Some(auth.to_string());
         }
