@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # fuzz/run.sh TARGET SECONDS [libFuzzer flags...]
+# fuzz/run.sh --all SECONDS      (every target, SECONDS each: what CI runs)
 # fuzz/run.sh --build            (builds every target, runs none)
 # Builds the targets with libFuzzer (libfuzzer-sys) and the coverage
 # instrumentation cargo-fuzz sets, on the stable toolchain, then runs
@@ -23,6 +24,24 @@ cargo build --locked --release --target "$triple" --bins
 bin=target/$triple/release
 
 [ "${1:-}" = "--build" ] && exit 0
+if [ "${1:-}" = "--all" ]; then
+  [ $# -eq 2 ] || { echo "usage: fuzz/run.sh --all SECONDS" >&2; exit 2; }
+  for t in reference challenge manifest token auths digester; do
+    echo "fuzz: $t for $2 s"
+    # a summary line per target; the whole output when it fails
+    log=$(mktemp)
+    if "$0" "$t" "$2" >"$log" 2>&1; then
+      grep -E '^#[0-9]+.*DONE' "$log" | tail -1 || true
+      rm -f "$log"
+    else
+      cat "$log" >&2
+      rm -f "$log"
+      echo "fuzz: $t failed: the input is in fuzz/artifacts/$t/" >&2
+      exit 1
+    fi
+  done
+  exit 0
+fi
 if [ $# -lt 2 ]; then
   echo "usage: fuzz/run.sh TARGET SECONDS [libFuzzer flags...] | fuzz/run.sh --build" >&2
   exit 2

@@ -701,6 +701,14 @@ fn peak_rss_of_pull(env: &Env, image: &str, extra: &[(&str, String)]) -> ChildPu
     }
 }
 
+/// What, the plan, the child's environment, what the message must say.
+type RssCase = (
+    &'static str,
+    Plan,
+    Vec<(&'static str, String)>,
+    &'static [&'static str],
+);
+
 #[test]
 fn peak_rss_stays_under_64_mib_for_the_biggest_hostile_cases() {
     let huge = 100 << 20;
@@ -710,8 +718,7 @@ fn peak_rss_stays_under_64_mib_for_the_biggest_hostile_cases() {
     // nesting the depth check must refuse, within the manifest size cap
     let deep_manifest = vec![b'['; 8 << 20];
     let huge_token = format!(r#"{{"token":"{}"}}"#, "t".repeat(huge));
-    // what, plan, the child's environment, what the message must say
-    let cases: Vec<(&str, Plan, Vec<(&str, String)>, &[&str])> = vec![
+    let cases: Vec<RssCase> = vec![
         (
             "endless blob",
             Plan {
