@@ -189,3 +189,27 @@ fn one_thread_s_requests_follow_the_ca_file_and_verify_flag() {
     std::fs::rename(&staged, &ca).unwrap();
     assert_eq!(ping(&url, &ca, true), Err(CURLE_PEER_FAILED_VERIFICATION));
 }
+
+#[test]
+fn a_ca_file_replaced_after_use_is_read_again_for_another_origin() {
+    let dir = temp_dir();
+    let reg = Registry::start(Mode::Https);
+    let unrelated = Ca::new(&dir.path().join("other-ca"));
+    let ca = reg
+        .ca()
+        .write_certs_d(&dir.path().join("certs.d"), &reg.host(), None)
+        .join("ca.crt");
+    // the same server under two names (its certificate has both): two
+    // origins to libcurl, one CA file. libcurl may keep a CA store parsed
+    // for one connection for later ones (CURLOPT_CA_CACHE_TIMEOUT, keyed
+    // by path); Debian 12's 7.88 did not here, later versions may.
+    let by_address = format!("https://127.0.0.1:{}/v2/", reg.port());
+    let by_name = format!("https://localhost:{}/v2/", reg.port());
+    assert_eq!(ping(&by_address, &ca, true), Ok(200));
+    write_file(&ca, &unrelated.pair.cert_pem());
+    assert_eq!(
+        ping(&by_name, &ca, true),
+        Err(CURLE_PEER_FAILED_VERIFICATION),
+        "a CA store parsed before the file changed was used"
+    );
+}

@@ -9,8 +9,10 @@
 //! per https origin, a [`Material`]: the verify flags and, for each file,
 //! its identity (device, inode, size, times) and a hash of its content.
 //! When the material an origin is asked with differs from what the handle
-//! used for it, the handle is dropped (closing every connection it keeps,
-//! its sessions and its CA store) and a new one takes its place.
+//! used for it, or a file differs from what the handle read at that path
+//! for any origin (the cached CA store is shared by path), the handle is
+//! dropped (closing every connection it keeps, its sessions and its CA
+//! store) and a new one takes its place.
 
 use std::collections::HashMap;
 use std::fs;
@@ -86,6 +88,10 @@ pub(super) struct Material {
 }
 
 impl Material {
+    fn files(&self) -> impl Iterator<Item = &Stamp> {
+        [&self.ca, &self.cert, &self.key].into_iter().flatten()
+    }
+
     pub(super) fn of(tls: &Tls<'_>) -> Material {
         Material {
             verify_peer: tls.verify_peer,
@@ -97,27 +103,43 @@ impl Material {
     }
 }
 
-/// The material a handle used, per https origin (`host[:port]`).
+/// The material a handle used, per https origin (`host[:port]`), and each
+/// file as it was when the handle last read it.
 #[derive(Debug, Default)]
 pub(super) struct Used {
     by_origin: HashMap<String, Material>,
+    files: HashMap<PathBuf, Stamp>,
 }
 
 impl Used {
     /// Records `material` for `origin`; true when the handle used other
-    /// material for that origin before (the handle must not be reused).
+    /// material for that origin before, or one of these files (at the same
+    /// path) as it was before: the handle must not be reused.
     pub(super) fn changes(&mut self, origin: &str, material: Material) -> bool {
         let changed = self
             .by_origin
             .get(origin)
-            .is_some_and(|old| *old != material);
+            .is_some_and(|old| *old != material)
+            || material
+                .files()
+                .any(|f| self.files.get(&f.path).is_some_and(|old| old != f));
+        for f in material.files() {
+            self.files.insert(f.path.clone(), f.clone());
+        }
         self.by_origin.insert(origin.to_string(), material);
         changed
     }
 
-    /// Forgets everything but `origin` (the handle was replaced).
+    /// Forgets everything but `origin` and its files (the handle was
+    /// replaced).
     pub(super) fn keep_only(&mut self, origin: &str) {
         self.by_origin.retain(|o, _| o == origin);
+        let kept: Vec<Stamp> = self
+            .by_origin
+            .values()
+            .flat_map(|m| m.files().cloned())
+            .collect();
+        self.files = kept.into_iter().map(|f| (f.path.clone(), f)).collect();
     }
 }
 
@@ -153,7 +175,11 @@ mod tests {
         fs::remove_file(&ca).unwrap();
         assert!(used.changes("reg:5000", Material::of(&tls(&ca, false))));
         used.keep_only("reg:5000");
-        assert!(!used.changes("other:443", Material::of(&tls(&ca, true))));
+        assert!(!used.changes("other:443", Material::of(&tls(&ca, false))));
+        // a file read for one origin, changed, then asked for another
+        // origin the handle never saw: libcurl's CA store is cached by path
+        fs::write(&ca, "C").unwrap();
+        assert!(used.changes("third:8443", Material::of(&tls(&ca, false))));
         fs::remove_dir_all(&dir).unwrap();
     }
 }
