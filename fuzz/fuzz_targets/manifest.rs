@@ -26,7 +26,20 @@ fuzz_target!(|data: &[u8]| {
     let media_type = manifest::media_type_of(content_type.copied(), body);
     match manifest::parse(&media_type, body) {
         Ok(Manifest::Image(m)) => {
-            let _ = convert::to_oci(body, &m);
+            // what the store keeps reads back as the same image
+            let oci = convert::to_oci(body, &m);
+            match manifest::parse(manifest::OCI_MANIFEST, &oci) {
+                Ok(Manifest::Image(back)) => {
+                    let blobs = |m: &manifest::ImageManifest| -> Vec<(String, u64)> {
+                        std::iter::once(&m.config)
+                            .chain(&m.layers)
+                            .map(|d| (d.digest.clone(), d.size))
+                            .collect()
+                    };
+                    assert_eq!(blobs(&back), blobs(&m), "the OCI form names other blobs");
+                }
+                other => panic!("the OCI form of {m:?} does not parse back: {other:?}"),
+            }
             for l in &m.layers {
                 let _ = convert::oci_layer_type(&l.media_type);
             }

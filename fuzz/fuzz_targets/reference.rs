@@ -9,8 +9,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(r) = reference::split_image_name(s) {
-        // what a pull shows of a reference parses again
-        let _ = reference::split_image_name(&r.to_string());
+        // what a pull shows of a reference parses back to it
+        let again = reference::split_image_name(&r.to_string());
+        assert_eq!(again.as_ref(), Ok(&r), "{s:?} shown as {r}");
     }
     let _ = reference::valid_image_name(s);
     let _ = reference::valid_digest(s);
@@ -18,5 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = reference::with_default_tag(s);
     let _ = reference::image_host(s);
     let _ = reference::transform_host(s);
-    let _ = Platform::parse(s);
+    if let Ok(p) = Platform::parse(s) {
+        assert_eq!(Platform::parse(&p.to_string()).as_ref(), Ok(&p), "{s:?}");
+    }
 });
