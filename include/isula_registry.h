@@ -160,7 +160,7 @@ const char *isula_registry_version(void);
  Sets the proxy of every request of the process, overriding the
  environment's `https_proxy`/`http_proxy`/`all_proxy` (which libcurl
  reads when no proxy is set): `proxy` is a URL such as
- `http://user:password@proxy:3128` (http, https, socks4[a], socks5[h]);
+ `http://user:password@proxy:3128` (http, https, socks4, socks4a, socks5, socks5h);
  an empty string uses no proxy at all; NULL goes back to the environment.
  `no_proxy` (NULL: the environment's `no_proxy`) lists the hosts reached
  directly, comma-separated, `*` for all. Credentials in the URL are never

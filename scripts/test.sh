@@ -9,6 +9,9 @@ scripts/setup.sh
 
 echo "== cargo fmt"
 cargo fmt --all -- --check
+echo "== architecture"
+scripts/check-architecture.sh
+
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 cargo clippy --locked --all-targets --no-default-features -- -D warnings

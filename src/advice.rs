@@ -1,7 +1,7 @@
 //! What to do about a failure. libcurl, OpenSSL and the OS name the
 //! symptom ("wrong version number", "unable to get local issuer
 //! certificate", "No space left on device"); users need the fix. These
-//! functions add it to the texts [`crate::error::Error`] shows, keeping the
+//! functions add it to the texts `error::Error` shows, keeping the
 //! original text after it for whoever digs further.
 
 #![forbid(unsafe_code)]
@@ -9,8 +9,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::distribution::client::{Client, VecSink};
-use crate::error::Error;
 use crate::transport::TransferError;
 
 // libcurl's codes (curl.h, CURLcode)
@@ -159,45 +157,6 @@ pub fn status(status: u32, retry_after: Option<Duration>) -> Option<String> {
     }
 }
 
-/// A 404 for manifest `shown` (`repo:tag` or `repo@digest`) of the
-/// client's repository: is the repository itself unknown, or only the tag
-/// or digest? Some registries say so in the 404's error body (NAME_UNKNOWN);
-/// docker-registry with a filesystem store says MANIFEST_UNKNOWN either
-/// way, but its tag list of an unknown repository is a NAME_UNKNOWN 404, so
-/// that is asked too (one more request, only for a failed pull).
-pub fn manifest_not_found(client: &Client, error_body: &[u8], shown: &str) -> Error {
-    let repo_unknown = name_unknown(error_body) || {
-        let mut body = VecSink::default();
-        matches!(
-            client.get("tags/list", &[], 0, &mut body, &mut |_| true),
-            Ok(reply) if reply.status() == 404 && name_unknown(&reply.error_body)
-        )
-    };
-    if repo_unknown {
-        Error::RepositoryUnknown {
-            repo: client.repo().to_string(),
-        }
-    } else {
-        Error::ManifestUnknown {
-            reference: shown.to_string(),
-        }
-    }
-}
-
-/// A registry error body with the code NAME_UNKNOWN.
-fn name_unknown(error_body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(error_body)
-        .ok()
-        .and_then(|v| {
-            v["errors"].as_array().map(|errors| {
-                errors
-                    .iter()
-                    .any(|e| e["code"].as_str() == Some("NAME_UNKNOWN"))
-            })
-        })
-        .unwrap_or(false)
-}
-
 /// `HOST:PORT` of libcurl's "Failed to connect to HOST port PORT ...".
 fn failed_peer(text: &str) -> Option<String> {
     let rest = text.split("Failed to connect to ").nth(1)?;
@@ -299,7 +258,7 @@ mod tests {
     }
 
     #[test]
-    fn statuses_and_not_found() {
+    fn statuses() {
         assert!(
             status(429, Some(Duration::from_secs(7)))
                 .unwrap()
@@ -307,12 +266,5 @@ mod tests {
         );
         assert!(status(403, None).unwrap().starts_with("access denied"));
         assert_eq!(status(500, None), None);
-        assert!(name_unknown(
-            br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}"#
-        ));
-        assert!(!name_unknown(
-            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#
-        ));
-        assert!(!name_unknown(b"<html>not found</html>"));
     }
 }

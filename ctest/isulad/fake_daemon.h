@@ -3,7 +3,7 @@
  * `isulad` host (cargo feature `isulad`).
  *
  * fake_daemon.c defines every function the library imports from the daemon
- * (isulad-contract.md section 2: storage_*, get_oci_image_data,
+ * (iSulad's storage.h storage_*, get_oci_image_data,
  * get_isulad_daemon_constants, isulad_try_set_error_message,
  * progress_status_map_udpate) plus the logging shim isula_registry_log. The
  * test executable is linked with -rdynamic, so the library resolves them here.

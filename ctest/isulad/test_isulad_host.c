@@ -3,8 +3,9 @@
  * library built with `--features isulad` pulls from the real docker-registry of
  * the "servers" fixture into a fake daemon (fake_daemon.c) that records every
  * call it makes. Each case compares the exact sequence of daemon calls and their
- * arguments with what iSulad's contract (isulad-contract.md 3.8-3.16, 3.19)
- * and the fixes of its weaknesses prescribe:
+ * arguments with what iSulad's registry.c does (reuse_image, register_layers,
+ * register_image, the rollback of registry_pull) and the fixes of its
+ * weaknesses prescribe:
  *
  *   new_image          nothing stored: one reuse lookup, three layer creates in
  *                      order with chained parents and chain ids, image creation,

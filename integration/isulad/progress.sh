@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# progress.sh --client PREFIX: the patched client instead (client_progress.sh).
 # progress.sh STOCK_PREFIX LIB_PREFIX [ISULA] - watch `isula pull` progress bars in tmux, on two
 # gRPC builds of iSulad (the REST client draws no bars): stock and library-linked. For each
 # daemon, two pulls of the same image start 0.5 s apart in two tmux windows (160x50), the
@@ -16,6 +17,10 @@ harness=$here/../../ctest/harness
 # shellcheck source=daemons.sh
 . "$here/daemons.sh"
 
+if [ "${1:-}" = --client ]; then # the patched client: client_progress.sh
+    shift
+    exec "$here/client_progress.sh" "$@"
+fi
 [ $# -ge 2 ] || { echo "usage: progress.sh STOCK_PREFIX LIB_PREFIX [ISULA]  (gRPC builds)" >&2; exit 2; }
 stock_prefix=$(cd "$1" 2>/dev/null && pwd) || die "progress.sh: no such prefix: $1"
 lib_prefix=$(cd "$2" 2>/dev/null && pwd) || die "progress.sh: no such prefix: $2"

@@ -2,7 +2,7 @@
 //!
 //! Replaces iSulad's `auths.c`, `aes.c` and the parts of `utils_aes.c` they
 //! use. The file formats are byte-compatible with iSulad v2.1.6, weak
-//! parts included (see [`aes`]): `<dir>/aeskey` holds the AES-256 key (first
+//! parts included (see `auths::aes`): `<dir>/aeskey` holds the AES-256 key (first
 //! 32 bytes), `<dir>/auths.json` maps hosts to
 //! `base64(IV ‖ AES-256-CFB128(base64("user:password")))`.
 //!

@@ -13,7 +13,6 @@
 //! One client serves every thread of a pull, so the token is fetched once.
 
 use std::cell::Cell;
-use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -100,59 +99,8 @@ pub struct Client {
     pub budget: Budget,
 }
 
-/// Where a request's response body goes, with its status decided first:
-/// a 2xx body goes to `inner`, anything else is kept (bounded) as the
-/// error text, so an error page never lands in a layer file.
-struct Gate<'a> {
-    inner: &'a mut dyn Sink,
-    /// Shared with the progress callback: only a 2xx body is progress.
-    ok: &'a Cell<bool>,
-    error_body: Vec<u8>,
-}
-
-impl Sink for Gate<'_> {
-    fn head(&mut self, status: u32, raw: &[u8]) -> io::Result<()> {
-        self.ok.set((200..300).contains(&status));
-        if self.ok.get() {
-            self.inner.head(status, raw)
-        } else {
-            Ok(())
-        }
-    }
-    fn body(&mut self, data: &[u8]) -> io::Result<()> {
-        if self.ok.get() {
-            self.inner.body(data)
-        } else {
-            let room = MAX_ERROR_BODY.saturating_sub(self.error_body.len());
-            self.error_body
-                .extend_from_slice(&data[..data.len().min(room)]);
-            if data.len() > room {
-                // the start of an error page is all that is shown
-                return Err(transport::enough());
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Collects a small body in memory.
-#[derive(Default)]
-pub struct VecSink(pub Vec<u8>);
-
-impl Sink for VecSink {
-    fn head(&mut self, _: u32, _: &[u8]) -> io::Result<()> {
-        Ok(())
-    }
-    fn body(&mut self, data: &[u8]) -> io::Result<()> {
-        if self.0.len().saturating_add(data.len()) > MAX_SMALL_BODY {
-            return Err(io::Error::other(format!(
-                "response larger than {MAX_SMALL_BODY} bytes"
-            )));
-        }
-        self.0.extend_from_slice(data);
-        Ok(())
-    }
-}
+/// Collects a small body in memory (at most [`MAX_SMALL_BODY`] bytes).
+pub type VecSink = transport::sink::Capped<MAX_SMALL_BODY>;
 
 /// The outcome of one request that reached the server.
 pub struct Reply {
@@ -304,11 +252,7 @@ impl Client {
         progress: &mut dyn FnMut(u64) -> bool,
     ) -> Result<Reply, transport::TransferError> {
         let ok = Cell::new(false);
-        let mut gate = Gate {
-            inner: sink,
-            ok: &ok,
-            error_body: Vec::new(),
-        };
+        let mut gate = transport::sink::Gate::new(sink, &ok, MAX_ERROR_BODY);
         let cancel = self.config.cancel.clone();
         // an error page's bytes are not progress
         let mut on_progress =

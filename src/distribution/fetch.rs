@@ -158,7 +158,7 @@ pub fn fetch_manifest(
             )
             .and_then(|reply| match reply.status() {
                 200..=299 => Ok(reply),
-                404 => Err(crate::advice::manifest_not_found(
+                404 => Err(super::not_found::manifest_not_found(
                     client,
                     &reply.error_body,
                     &shown,

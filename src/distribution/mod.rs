@@ -11,6 +11,7 @@ pub mod client;
 pub mod fetch;
 pub mod json;
 pub mod manifest;
+pub mod not_found;
 pub mod reference;
 pub mod retry;
 pub mod search;

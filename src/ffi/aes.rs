@@ -18,7 +18,7 @@ pub const AES_256_CFB_IV_LEN: c_int = 16;
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aes_set_key_dir(key_dir: *mut c_char) {
     guard("aes_set_key_dir", (), || {
-        // SAFETY: per the contract.
+        // SAFETY: `key_dir` is NULL or a C string (the function's # Safety).
         if let Some(dir) = unsafe { opt_str(key_dir) } {
             crate::api::init(Some(PathBuf::from(dir)), None);
         }
@@ -44,7 +44,7 @@ pub unsafe extern "C" fn aes_encode(
         if input.is_null() || output.is_null() {
             return -1;
         }
-        // SAFETY: per the contract.
+        // SAFETY: `input` holds `input_len` readable bytes (# Safety), checked non-NULL above.
         let plain = unsafe { std::slice::from_raw_parts(input, input_len) };
         match auths::aes_encode(&key_file(), plain) {
             // SAFETY: output is writable per the contract.
@@ -72,7 +72,7 @@ pub unsafe extern "C" fn aes_decode(
         if input.is_null() || output.is_null() {
             return -1;
         }
-        // SAFETY: per the contract.
+        // SAFETY: `input` holds `input_len` readable bytes (# Safety), checked non-NULL above.
         let buf = unsafe { std::slice::from_raw_parts(input, input_len) };
         match auths::aes_decode(&key_file(), buf) {
             // SAFETY: output is writable per the contract.

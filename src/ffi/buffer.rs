@@ -96,8 +96,9 @@ pub unsafe extern "C" fn buffer_append(
             // SAFETY: append points to len readable bytes per the contract.
             unsafe { std::slice::from_raw_parts(append as *const u8, len) }
         };
-        // SAFETY: buf is a valid buffer per the contract.
-        match unsafe { append_bytes(buf, data) } {
+        // SAFETY: non-NULL, so a valid buffer no one else uses during the
+        // call (# Safety), whose contents are NULL or libc memory.
+        match unsafe { append_bytes(&mut *buf, data) } {
             Ok(()) => 0,
             Err(()) => -1,
         }
@@ -123,15 +124,28 @@ pub unsafe extern "C" fn buffer_empty(buf: *mut Buffer) {
     })
 }
 
+/// A caller's `Buffer` as a writer (a response body's destination).
+pub(crate) struct BufferWriter<'a>(pub &'a mut Buffer);
+
+impl std::io::Write for BufferWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        // SAFETY: a `&mut Buffer` is valid; its contents are NULL or libc
+        // memory of total_size bytes (the Buffer contract).
+        unsafe { append_bytes(self.0, data) }
+            .map(|()| data.len())
+            .map_err(|()| std::io::Error::from(std::io::ErrorKind::OutOfMemory))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Appends `data` to a C `Buffer`, doubling its size as needed and keeping
 /// the NUL terminator.
 ///
 /// # Safety
-/// `buf` points to a valid `Buffer` whose `contents` is NULL or libc memory
-/// of `total_size` bytes.
-pub(crate) unsafe fn append_bytes(buf: *mut Buffer, data: &[u8]) -> Result<(), ()> {
-    // SAFETY: valid per the contract.
-    let b = unsafe { &mut *buf };
+/// `b.contents` is NULL or libc memory of `total_size` bytes.
+pub(crate) unsafe fn append_bytes(b: &mut Buffer, data: &[u8]) -> Result<(), ()> {
     let needed = b
         .bytes_used
         .checked_add(data.len())

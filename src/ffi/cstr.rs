@@ -17,7 +17,12 @@ pub(crate) unsafe fn opt_str<'a>(p: *const c_char) -> Option<&'a str> {
 /// Copies `s` into a new libc-allocated NUL-terminated string (NULL on OOM).
 /// Interior NUL bytes end the string, as C would read it.
 pub(crate) fn strdup(s: &str) -> *mut c_char {
-    let bytes = s.as_bytes();
+    bytes_dup(s.as_bytes())
+}
+
+/// A malloc'd NUL-terminated copy of `bytes`, cut at the first NUL as C
+/// would read it (NULL on OOM).
+pub(crate) fn bytes_dup(bytes: &[u8]) -> *mut c_char {
     let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     // SAFETY: malloc of len + 1 bytes, then exactly len bytes copied and a NUL written.
     unsafe {
@@ -55,6 +60,29 @@ pub(crate) unsafe fn free_sensitive(p: *mut c_char) {
 /// # Safety
 /// `p` is NULL or was allocated with libc `malloc` and not freed yet.
 pub(crate) unsafe fn free<T>(p: *mut T) {
-    // SAFETY: per the contract.
+    // SAFETY: `p` is NULL or unfreed malloc memory, as the caller promises.
     unsafe { libc::free(p as *mut c_void) }
+}
+
+/// The strings of a NULL-terminated array of C strings, copied (entries
+/// that are not UTF-8 are skipped).
+///
+/// # Safety
+/// `array` is NULL or a NULL-terminated array of C strings.
+pub(crate) unsafe fn str_array(array: *const *const c_char) -> Vec<String> {
+    let mut out = Vec::new();
+    if array.is_null() {
+        return out;
+    }
+    let mut i = 0;
+    // SAFETY: entries up to the NULL one are readable C strings, as the
+    // caller promises.
+    while let Some(p) = unsafe { (*array.add(i)).as_ref() } {
+        // SAFETY: as above.
+        if let Some(s) = unsafe { opt_str(p) } {
+            out.push(s.to_string());
+        }
+        i += 1;
+    }
+    out
 }

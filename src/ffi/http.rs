@@ -14,14 +14,13 @@
 //! `isula_curl_xferinfo` cfg from the libcurl this library is built with.
 
 use std::ffi::{c_char, c_int, c_long, c_void};
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::Path;
 
-use super::buffer::{Buffer, append_bytes};
-use super::cstr::{free, free_sensitive, opt_str, strdup};
+use super::buffer::{Buffer, BufferWriter};
+use super::cstr::{free, free_sensitive, opt_str, str_array, strdup};
 use super::guard;
+use crate::transport::sink::{self, Body};
 use crate::transport::{self, CURLE_WRITE_ERROR, Request, Sink, Tls, Transfer};
 
 /// libcurl's code for an argument it cannot use.
@@ -314,7 +313,7 @@ mod c_view {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free_http_get_options(options: *mut http_get_options) {
     guard("free_http_get_options", (), || {
-        // SAFETY: per the contract.
+        // SAFETY: `options` is NULL or a valid, exclusively ours struct (# Safety).
         let Some(o) = (unsafe { options.as_mut() }) else {
             return;
         };
@@ -376,15 +375,20 @@ pub unsafe extern "C" fn http_request(
     recursive_len: c_int,
 ) -> c_int {
     guard("http_request", -1, || {
-        // SAFETY: per the contract.
+        // SAFETY: `url` is NULL or a C string, `options` NULL or a valid struct no one
+        // else uses during the call (# Safety).
         let (Some(url), Some(o)) = (unsafe { opt_str(url) }, unsafe { options.as_mut() }) else {
             return -1;
         };
         if recursive_len.saturating_add(1) >= MAX_REDIRECT_NUMS {
             return -1;
         }
-        // SAFETY: per the contract.
-        match unsafe { request(url, o) } {
+        let mut callback = progress_callback(o);
+        let progress = callback
+            .as_mut()
+            .map(|f| f as &mut transport::ProgressFn<'_>);
+        // SAFETY: the caller's contract (# Safety above) is what Call::read needs.
+        match unsafe { Call::read(url, o) }.run(progress) {
             Ok(status) => {
                 // SAFETY: NULL-checked, writable per the contract.
                 if let Some(rc) = unsafe { response_code.as_mut() } {
@@ -415,7 +419,7 @@ pub unsafe extern "C" fn authz_http_request(
     resp: *mut *mut c_char,
 ) -> c_int {
     guard("authz_http_request", -1, || {
-        // SAFETY: per the contract.
+        // SAFETY: NULL or C strings, `resp` NULL or writable (# Safety).
         let (Some(user), Some(action), Some(resp)) = (
             unsafe { opt_str(username) },
             unsafe { opt_str(action) },
@@ -432,7 +436,7 @@ pub unsafe extern "C" fn authz_http_request(
             http11_only: true,
             ..Request::default()
         };
-        let message = match transport::perform(&req, &mut Discard, None) {
+        let message = match transport::perform(&req, &mut Body::new(io::sink(), false), None) {
             Ok(r) if r.status == 200 => return 0,
             Ok(_) => format!("action '{action}' for user '{user}': permission denied"),
             Err(_) => "Failed to request authz plugin. Is server running ?".to_string(),
@@ -442,108 +446,129 @@ pub unsafe extern "C" fn authz_http_request(
     })
 }
 
-/// Runs the transfer `o` describes; the HTTP status on success.
-///
-/// # Safety
-/// The pointers in `o` are NULL or valid as documented on `http_get_options`.
-unsafe fn request(url: &str, o: &http_get_options) -> Result<u32, transport::TransferError> {
-    use rust_view::*;
-    let flag = |bit: u8| o.flags & bit != 0;
-    // Failures before any transfer get the CURLcode closest in meaning.
-    let bad = |code: u32, message: String| transport::TransferError { code, message };
+/// Where `http_request` writes the response.
+enum Output<'a> {
+    Discard,
+    Buffer(&'a mut Buffer),
+    /// The path, `None` when it is not UTF-8.
+    File(Option<&'a str>),
+    Unknown(c_char),
+}
 
-    let mut headers = Vec::new();
-    // SAFETY (all opt_str below): fields are NULL or C strings per the contract.
-    if flag(WITH_HEADER_AUTH)
-        && let Some(auth) = unsafe { opt_str(o.authorization) }
-    {
-        headers.push(format!("Authorization: {auth}"));
-    }
-    if flag(WITH_HEADER_JSON) {
-        headers.push("Content-Type: application/json".to_string());
-        headers.push("Expect:".to_string());
-    }
-    if !o.custom_headers.is_null() {
-        let mut i = 0;
-        // SAFETY: a NULL-terminated array of C strings per the contract.
-        while let Some(p) = unsafe { (*o.custom_headers.add(i)).as_ref() } {
-            if let Some(h) = unsafe { opt_str(p) } {
-                headers.push(h.to_string());
+/// One `http_request`, read from its options at the entry.
+struct Call<'a> {
+    req: Request<'a>,
+    output: Output<'a>,
+    with_head: bool,
+    resume: bool,
+}
+
+impl<'a> Call<'a> {
+    /// Reads what `o` asks for.
+    ///
+    /// # Safety
+    /// The pointers in `o` are NULL or valid as documented on
+    /// `http_get_options` for `'a`, and a STRBUF output is not used
+    /// elsewhere meanwhile.
+    unsafe fn read(url: &'a str, o: &'a http_get_options) -> Call<'a> {
+        use rust_view::*;
+        let flag = |bit: u8| o.flags & bit != 0;
+        // SAFETY (whole block): as the caller promises; strings are NULL or
+        // C strings, `input` holds `input_len` bytes, `custom_headers` is
+        // NULL-terminated, and the output is what `outputtype` says.
+        unsafe {
+            let mut headers = Vec::new();
+            if flag(WITH_HEADER_AUTH)
+                && let Some(auth) = opt_str(o.authorization)
+            {
+                headers.push(format!("Authorization: {auth}"));
             }
-            i += 1;
+            if flag(WITH_HEADER_JSON) {
+                headers.push("Content-Type: application/json".to_string());
+                headers.push("Expect:".to_string());
+            }
+            headers.extend(str_array(o.custom_headers as *const *const c_char));
+            if flag(WITH_HEADER_ACCEPT)
+                && let Some(accept) = opt_str(o.accepts)
+            {
+                headers.push(format!("Accept: {accept}"));
+            }
+            let body = (!o.input.is_null())
+                .then(|| std::slice::from_raw_parts(o.input as *const u8, o.input_len));
+            let path = |p: *mut c_char| opt_str(p).map(Path::new);
+            let output = match o.outputtype {
+                _ if o.output.is_null() => Output::Discard,
+                HTTP_REQUEST_STRBUF => Output::Buffer(&mut *(o.output as *mut Buffer)),
+                HTTP_REQUEST_FILE => Output::File(opt_str(o.output as *const c_char)),
+                other => Output::Unknown(other),
+            };
+            Call {
+                req: Request {
+                    url,
+                    method: opt_str(o.method as *const c_char),
+                    head_only: !flag(WITH_BODY),
+                    body,
+                    headers,
+                    tls: Tls {
+                        verify_peer: o.ssl_verify_peer,
+                        verify_host: o.ssl_verify_host,
+                        ca_file: path(o.ca_file),
+                        cert_file: path(o.cert_file),
+                        key_file: path(o.key_file),
+                    },
+                    unix_socket: opt_str(o.unix_socket_path),
+                    low_speed_abort: o.timeout,
+                    stall_time: None,
+                    deadline: None,
+                    resume_from: 0,
+                    follow_redirects: true,
+                    http11_only: true,
+                    verbose: o.debug,
+                },
+                output,
+                with_head: flag(WITH_HEAD),
+                resume: o.resume,
+            }
         }
     }
-    if flag(WITH_HEADER_ACCEPT)
-        && let Some(accept) = unsafe { opt_str(o.accepts) }
-    {
-        headers.push(format!("Accept: {accept}"));
+
+    /// Runs the transfer; the HTTP status on success.
+    fn run(
+        mut self,
+        progress: Option<&mut transport::ProgressFn<'_>>,
+    ) -> Result<u32, transport::TransferError> {
+        // Failures before any transfer get the CURLcode closest in meaning.
+        let bad = |code: u32, message: String| transport::TransferError { code, message };
+        let with_head = self.with_head;
+        let mut sink: Box<dyn Sink + '_> = match self.output {
+            Output::Discard => Box::new(Body::new(io::sink(), false)),
+            Output::Buffer(buf) => Box::new(Body::new(BufferWriter(buf), with_head)),
+            Output::File(target) => {
+                let target = target.ok_or_else(|| {
+                    bad(
+                        CURLE_WRITE_ERROR,
+                        "output file path is not valid UTF-8".into(),
+                    )
+                })?;
+                let opened = sink::open_output(Path::new(target), self.resume, OUTPUT_FILE_MODE);
+                let (file, size) = opened.map_err(|e| {
+                    bad(
+                        CURLE_WRITE_ERROR,
+                        format!("failed to open output file {target}: {e}"),
+                    )
+                })?;
+                self.req.resume_from = size;
+                Box::new(Body::new(file, with_head))
+            }
+            Output::Unknown(other) => {
+                return Err(bad(
+                    CURLE_BAD_FUNCTION_ARGUMENT,
+                    format!("unknown outputtype {other}"),
+                ));
+            }
+        };
+        transport::perform(&self.req, sink.as_mut(), progress).map(|r| r.status)
     }
-    let body = if o.input.is_null() {
-        None
-    } else {
-        // SAFETY: input points to input_len readable bytes per the contract.
-        Some(unsafe { std::slice::from_raw_parts(o.input as *const u8, o.input_len) })
-    };
-    let path = |p: *mut c_char| unsafe { opt_str(p) }.map(Path::new);
-    let mut req = Request {
-        url,
-        method: unsafe { opt_str(o.method as *const c_char) },
-        head_only: !flag(WITH_BODY),
-        body,
-        headers,
-        tls: Tls {
-            verify_peer: o.ssl_verify_peer,
-            verify_host: o.ssl_verify_host,
-            ca_file: path(o.ca_file),
-            cert_file: path(o.cert_file),
-            key_file: path(o.key_file),
-        },
-        unix_socket: unsafe { opt_str(o.unix_socket_path) },
-        low_speed_abort: o.timeout,
-        stall_time: None,
-        deadline: None,
-        resume_from: 0,
-        follow_redirects: true,
-        http11_only: true,
-        verbose: o.debug,
-    };
-
-    let with_head = flag(WITH_HEAD);
-    let mut sink: Box<dyn Sink> = match o.outputtype {
-        _ if o.output.is_null() => Box::new(Discard),
-        HTTP_REQUEST_STRBUF => Box::new(BufferSink {
-            buf: o.output as *mut Buffer,
-            with_head,
-        }),
-        HTTP_REQUEST_FILE => {
-            let target = unsafe { opt_str(o.output as *const c_char) }.ok_or_else(|| {
-                bad(
-                    CURLE_WRITE_ERROR,
-                    "output file path is not valid UTF-8".into(),
-                )
-            })?;
-            let (file, size) = open_output(Path::new(target), o.resume).map_err(|e| {
-                bad(
-                    CURLE_WRITE_ERROR,
-                    format!("failed to open output file {target}: {e}"),
-                )
-            })?;
-            req.resume_from = size;
-            Box::new(FileSink { file, with_head })
-        }
-        other => {
-            return Err(bad(
-                CURLE_BAD_FUNCTION_ARGUMENT,
-                format!("unknown outputtype {other}"),
-            ));
-        }
-    };
-
-    let mut callback = progress_callback(o);
-    let progress = callback
-        .as_mut()
-        .map(|f| f as &mut transport::ProgressFn<'_>);
-    transport::perform(&req, sink.as_mut(), progress).map(|r| r.status)
 }
 
 /// The caller's transfer callback, when `show_progress` asks for it.
@@ -575,74 +600,4 @@ fn progress_callback(o: &http_get_options) -> Option<impl FnMut(Transfer) -> boo
         let rc = unsafe { func(data, t.dltotal, t.dlnow, t.ultotal, t.ulnow) };
         rc == 0
     })
-}
-
-/// Opens the output file: truncated, or for a resume appended to (created
-/// empty if missing), returning the offset to resume from.
-fn open_output(path: &Path, resume: bool) -> io::Result<(File, u64)> {
-    let mut opts = OpenOptions::new();
-    opts.create(true).mode(OUTPUT_FILE_MODE);
-    if resume {
-        opts.append(true);
-    } else {
-        opts.write(true).truncate(true);
-    }
-    let file = opts.open(path)?;
-    let size = if resume { file.metadata()?.len() } else { 0 };
-    Ok((file, size))
-}
-
-struct Discard;
-
-impl Sink for Discard {
-    fn head(&mut self, _: u32, _: &[u8]) -> io::Result<()> {
-        Ok(())
-    }
-    fn body(&mut self, _: &[u8]) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-struct BufferSink {
-    buf: *mut Buffer,
-    with_head: bool,
-}
-
-impl BufferSink {
-    fn append(&mut self, data: &[u8]) -> io::Result<()> {
-        // SAFETY: the caller's Buffer stays valid during the request.
-        unsafe { append_bytes(self.buf, data) }
-            .map_err(|()| io::Error::from(io::ErrorKind::OutOfMemory))
-    }
-}
-
-impl Sink for BufferSink {
-    fn head(&mut self, _: u32, raw: &[u8]) -> io::Result<()> {
-        if self.with_head {
-            self.append(raw)
-        } else {
-            Ok(())
-        }
-    }
-    fn body(&mut self, data: &[u8]) -> io::Result<()> {
-        self.append(data)
-    }
-}
-
-struct FileSink {
-    file: File,
-    with_head: bool,
-}
-
-impl Sink for FileSink {
-    fn head(&mut self, _: u32, raw: &[u8]) -> io::Result<()> {
-        if self.with_head {
-            self.file.write_all(raw)
-        } else {
-            Ok(())
-        }
-    }
-    fn body(&mut self, data: &[u8]) -> io::Result<()> {
-        self.file.write_all(data)
-    }
 }

@@ -1,20 +1,20 @@
 //! `http_request.h`: how the registry asks for a response, and iSulad's
 //! two request functions on a `pull_descriptor` (its TLS settings and auth
-//! session, see registry_apiv2.rs), on the Rust transport.
+//! session, see registry_apiv2.rs), on `api::descriptor::request`.
 
 use std::ffi::{c_char, c_int};
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
 use curl_sys::CURLcode;
 
-use super::cstr::opt_str;
+use super::cstr::{bytes_dup, opt_str, str_array};
 use super::registry::operation;
-use super::registry_apiv2::{DescView, bytes_dup, report_progress, save_session};
+use super::registry_apiv2::{Desc, report_progress};
 use super::registry_type::pull_descriptor;
+use crate::api::descriptor;
 use crate::error::Error;
-use crate::transport::{self, Request, Sink, Tls, Transfer};
+use crate::transport::sink::{self, Body};
+use crate::transport::{self, ProgressFn, Sink, Transfer};
 
 /// Which parts of a response a registry request keeps.
 #[repr(C)]
@@ -26,118 +26,28 @@ pub enum resp_data_type {
     RESUME_BODY = 3,
 }
 
-/// The `Authorization` headers the descriptor's session asks for (its
-/// cached Bearer token, fetched and stored in the descriptor when missing
-/// or expired; Basic credentials for a Basic challenge). Without a stored
-/// challenge: none (no ping, as iSulad).
-///
-/// # Safety
-/// `desc` is a valid descriptor as `http_request_buf` documents.
-unsafe fn auth_headers(
-    desc: *mut pull_descriptor,
-    view: &DescView,
+/// Performs a request with the descriptor's headers, TLS and session (see
+/// [`descriptor::request`]) and stores the session back.
+fn perform(
+    desc: &Desc,
     url: &str,
-) -> Result<Vec<String>, Error> {
-    let url_host = url
-        .split_once("://")
-        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""));
-    // SAFETY: per the contract.
-    let client = unsafe { view.client(desc, url_host) }?;
-    let header = client.authorization(view.scope().as_deref());
-    // SAFETY: per the contract.
-    unsafe { save_session(desc, &client) };
-    Ok(header?.into_iter().collect())
-}
-
-/// The caller's NULL-terminated header array.
-///
-/// # Safety
-/// `headers` is NULL or a NULL-terminated array of C strings.
-unsafe fn custom(headers: *mut *const c_char) -> Vec<String> {
-    let mut out = Vec::new();
-    if headers.is_null() {
-        return out;
-    }
-    let mut i = 0;
-    // SAFETY: per the contract.
-    while let Some(p) = unsafe { (*headers.add(i)).as_ref() } {
-        // SAFETY: a C string per the contract.
-        if let Some(h) = unsafe { opt_str(p) } {
-            out.push(h.to_string());
-        }
-        i += 1;
-    }
-    out
-}
-
-/// Performs a request as iSulad's registry did: the caller's headers, then
-/// the session's auth; TLS from the descriptor; low-speed timeouts;
-/// HTTP/1.1; redirects followed. Any HTTP status is a success.
-///
-/// # Safety
-/// As `http_request_buf`.
-unsafe fn perform(
-    desc: *mut pull_descriptor,
-    url: &str,
-    custom_headers: *mut *const c_char,
+    headers: Vec<String>,
     head_only: bool,
     resume_from: u64,
     sink: &mut dyn Sink,
-    progress: Option<&mut dyn FnMut(Transfer) -> bool>,
+    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<(), Error> {
-    // SAFETY: per the contract.
-    let view = unsafe { DescView::read(desc) };
-    // SAFETY: per the contract.
-    let mut headers = unsafe { custom(custom_headers) };
-    // SAFETY: per the contract.
-    headers.extend(unsafe { auth_headers(desc, &view, url) }?);
-    let tls = view.tls_for_url(url)?;
-    let req = Request {
+    let out = descriptor::request(
+        &desc.read(),
         url,
-        head_only,
         headers,
-        tls: Tls {
-            verify_peer: !view.skip_tls_verify,
-            verify_host: !view.skip_tls_verify,
-            ca_file: tls.ca_file.as_deref(),
-            cert_file: tls.cert_file.as_deref(),
-            key_file: tls.key_file.as_deref(),
-        },
-        low_speed_abort: true,
+        head_only,
         resume_from,
-        follow_redirects: true,
-        http11_only: true,
-        ..Request::default()
-    };
-    let mut progress = progress;
-    let callback = progress
-        .as_mut()
-        .map(|f| &mut **f as &mut transport::ProgressFn<'_>);
-    transport::perform(&req, sink, callback)
-        .map(|_| ())
-        .map_err(|source| Error::Transport {
-            what: format!("GET {url}"),
-            source,
-        })
-}
-
-/// Keeps the response in memory: the head when asked, then the body.
-struct Kept {
-    with_head: bool,
-    data: Vec<u8>,
-}
-
-impl Sink for Kept {
-    fn head(&mut self, _: u32, raw: &[u8]) -> io::Result<()> {
-        if self.with_head {
-            self.data.extend_from_slice(raw);
-        }
-        Ok(())
-    }
-    fn body(&mut self, data: &[u8]) -> io::Result<()> {
-        self.data.extend_from_slice(data);
-        Ok(())
-    }
+        sink,
+        progress,
+    );
+    desc.store_session(out.session);
+    out.result
 }
 
 /// Requests `url` for the registry of `desc` and returns the response in
@@ -163,12 +73,20 @@ pub unsafe extern "C" fn http_request_buf(
     r#type: resp_data_type,
 ) -> c_int {
     operation("http_request_buf", || {
-        // SAFETY: per the contract.
+        // SAFETY: `url` is NULL or a C string per the contract.
         let url = unsafe { opt_str(url) };
         let (Some(url), false, false) = (url, desc.is_null(), output.is_null()) else {
             return Err(Error::Invalid(
                 "http_request_buf needs a descriptor, a URL and an output".to_string(),
             ));
+        };
+        // SAFETY: non-NULL, and valid for the call per the contract
+        // (Desc's invariant); the header array is NULL or NULL-terminated.
+        let (desc, headers) = unsafe {
+            (
+                Desc::new(desc, "http_request_buf")?,
+                str_array(custom_headers),
+            )
         };
         let with_body = matches!(
             r#type,
@@ -178,38 +96,16 @@ pub unsafe extern "C" fn http_request_buf(
             r#type,
             resp_data_type::HEAD_ONLY | resp_data_type::HEAD_BODY
         );
-        let mut kept = Kept {
-            with_head,
-            data: Vec::new(),
-        };
-        // SAFETY: per the contract.
-        unsafe { perform(desc, url, custom_headers, !with_body, 0, &mut kept, None) }?;
-        let copy = bytes_dup(&kept.data);
+        let mut kept = Body::new(Vec::new(), with_head);
+        perform(&desc, url, headers, !with_body, 0, &mut kept, None)?;
+        let copy = bytes_dup(&kept.into_inner());
         if copy.is_null() {
             return Err(Error::Store("out of memory".to_string()));
         }
-        // SAFETY: output is writable per the contract.
+        // SAFETY: non-NULL and writable per the contract.
         unsafe { *output = copy };
         Ok(())
     })
-}
-
-/// Writes what it receives to the file.
-struct ToFile {
-    with_head: bool,
-    file: File,
-}
-
-impl Sink for ToFile {
-    fn head(&mut self, _: u32, raw: &[u8]) -> io::Result<()> {
-        if self.with_head {
-            self.file.write_all(raw)?;
-        }
-        Ok(())
-    }
-    fn body(&mut self, data: &[u8]) -> io::Result<()> {
-        self.file.write_all(data)
-    }
 }
 
 /// Mode of the files `http_request_file` creates.
@@ -239,47 +135,38 @@ pub unsafe extern "C" fn http_request_file(
     digest: *mut c_char,
 ) -> c_int {
     operation("http_request_file", || {
-        // SAFETY: per the contract.
-        let (url, path) = unsafe { (opt_str(url), opt_str(file)) };
-        let (Some(url), Some(path), false, false) = (url, path, desc.is_null(), errcode.is_null())
+        // SAFETY: `url`, `file` and `digest` are NULL or C strings per the contract.
+        let (url, path, key) = unsafe { (opt_str(url), opt_str(file), opt_str(digest)) };
+        // SAFETY: NULL or writable per the contract.
+        let errcode = unsafe { errcode.as_mut() };
+        let (Some(url), Some(path), false, Some(errcode)) = (url, path, desc.is_null(), errcode)
         else {
             return Err(Error::Invalid(
                 "http_request_file needs a descriptor, a URL, a file and an errcode".to_string(),
             ));
         };
+        // SAFETY: non-NULL, and valid for the call per the contract
+        // (Desc's invariant); the header array is NULL or NULL-terminated.
+        let (desc, headers) = unsafe {
+            (
+                Desc::new(desc, "http_request_file")?,
+                str_array(custom_headers),
+            )
+        };
         let code = |c: u32| c as CURLcode;
-        // SAFETY: errcode is writable per the contract.
-        unsafe { *errcode = code(0) };
+        *errcode = code(0);
         let resume = r#type == resp_data_type::RESUME_BODY;
-        let mut opts = OpenOptions::new();
-        opts.create(true).mode(FILE_MODE);
-        if resume {
-            opts.append(true);
-        } else {
-            opts.write(true).truncate(true);
-        }
-        let opened = opts.open(path).and_then(|f| {
-            let from = if resume { f.metadata()?.len() } else { 0 };
-            Ok((f, from))
-        });
-        let (handle, from) = match opened {
+        let (handle, from) = match sink::open_output(Path::new(path), resume, FILE_MODE) {
             Ok(v) => v,
             Err(e) => {
-                // SAFETY: as above.
-                unsafe { *errcode = code(transport::CURLE_WRITE_ERROR) };
+                *errcode = code(transport::CURLE_WRITE_ERROR);
                 return Err(Error::Store(format!("cannot open {path}: {e}")));
             }
         };
-        let mut sink = ToFile {
-            with_head: r#type == resp_data_type::HEAD_BODY,
-            file: handle,
-        };
-        // SAFETY: per the contract.
-        let store = unsafe { (*desc).progress_status_store };
-        // SAFETY: per the contract.
-        let key = unsafe { opt_str(digest) }.map(str::to_string);
+        let mut sink = Body::new(handle, r#type == resp_data_type::HEAD_BODY);
+        let store = desc.progress_store();
         let mut on_progress = |t: Transfer| {
-            if let Some(key) = &key {
+            if let Some(key) = key {
                 let total = if t.dltotal > 0.0 {
                     from + t.dltotal as u64
                 } else {
@@ -289,14 +176,11 @@ pub unsafe extern "C" fn http_request_file(
             }
             true
         };
-        let progress: Option<&mut dyn FnMut(Transfer) -> bool> =
+        let progress: Option<&mut ProgressFn<'_>> =
             (!store.is_null() && key.is_some()).then_some(&mut on_progress);
-        // SAFETY: per the contract.
-        let result =
-            unsafe { perform(desc, url, custom_headers, false, from, &mut sink, progress) };
+        let result = perform(&desc, url, headers, false, from, &mut sink, progress);
         if let Err(Error::Transport { source, .. }) = &result {
-            // SAFETY: as above.
-            unsafe { *errcode = code(source.code) };
+            *errcode = code(source.code);
         }
         result
     })

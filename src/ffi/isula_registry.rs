@@ -35,7 +35,7 @@ pub unsafe extern "C" fn isula_registry_progress_entries(
     len: *mut usize,
 ) -> c_int {
     guard("isula_registry_progress_entries", -1, || {
-        // SAFETY: per the contract.
+        // SAFETY: each pointer is NULL or valid for the call (# Safety).
         let (Some(m), Some(out), Some(out_len)) = (
             unsafe { map.as_ref() },
             unsafe { entries.as_mut() },
@@ -88,7 +88,8 @@ pub unsafe extern "C" fn isula_registry_progress_entries_free(
     len: usize,
 ) {
     guard("isula_registry_progress_entries_free", (), || {
-        // SAFETY: per the contract.
+        // SAFETY: `entries` is NULL or an array of `len` entries from
+        // isula_registry_progress_entries, not freed yet (# Safety).
         unsafe { free_entries(entries, len) }
     })
 }
@@ -99,7 +100,7 @@ unsafe fn free_entries(entries: *mut isula_registry_progress_entry, len: usize) 
     if entries.is_null() {
         return;
     }
-    // SAFETY: per the contract.
+    // SAFETY: `entries` holds `len` entries whose keys are malloc'd or NULL.
     unsafe {
         for i in 0..len {
             free((*entries.add(i)).key);
@@ -121,7 +122,7 @@ pub extern "C" fn isula_registry_version() -> *const c_char {
 /// Sets the proxy of every request of the process, overriding the
 /// environment's `https_proxy`/`http_proxy`/`all_proxy` (which libcurl
 /// reads when no proxy is set): `proxy` is a URL such as
-/// `http://user:password@proxy:3128` (http, https, socks4[a], socks5[h]);
+/// `http://user:password@proxy:3128` (http, https, socks4, socks4a, socks5, socks5h);
 /// an empty string uses no proxy at all; NULL goes back to the environment.
 /// `no_proxy` (NULL: the environment's `no_proxy`) lists the hosts reached
 /// directly, comma-separated, `*` for all. Credentials in the URL are never
@@ -136,13 +137,13 @@ pub unsafe extern "C" fn isula_registry_set_proxy(
     no_proxy: *const c_char,
 ) -> c_int {
     guard("isula_registry_set_proxy", -1, || {
-        // SAFETY: per the contract.
+        // SAFETY: both are NULL or C strings (# Safety).
         let (url, list) = unsafe { (opt_str(proxy), opt_str(no_proxy)) };
         if !proxy.is_null() && url.is_none() {
             last_error::set("isula_registry_set_proxy: the proxy URL is not UTF-8");
             return -1;
         }
-        match crate::transport::proxy::set(url, list) {
+        match crate::api::set_proxy(url, list) {
             Ok(()) => {
                 last_error::clear();
                 0
@@ -176,7 +177,7 @@ pub extern "C" fn isula_registry_last_error() -> *const c_char {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn isula_registry_set_root(dir: *const c_char) -> c_int {
     guard("isula_registry_set_root", -1, || {
-        // SAFETY: per the contract.
+        // SAFETY: `dir` is NULL or a C string (# Safety).
         match unsafe { opt_str(dir) } {
             Some(d) if !d.is_empty() => {
                 crate::api::set_root(PathBuf::from(d));
@@ -203,13 +204,10 @@ pub unsafe extern "C" fn isula_registry_set_platform(platform: *const c_char) ->
             crate::api::set_platform(None);
             return 0;
         }
-        // SAFETY: per the contract.
+        // SAFETY: `platform` is non-NULL here and a C string (# Safety).
         let text = unsafe { opt_str(platform) }.unwrap_or_default();
-        match crate::distribution::reference::Platform::parse(text) {
-            Ok(p) => {
-                crate::api::set_platform(Some(p));
-                0
-            }
+        match crate::api::set_platform_text(text) {
+            Ok(()) => 0,
             Err(e) => {
                 last_error::set(&e.to_string());
                 -1

@@ -2,7 +2,7 @@
 //! functions of its headers. One file per generated header (see build.rs).
 //!
 //! Rules for every function here:
-//! - its body runs in [`guard`], so a panic never unwinds into C and the
+//! - its body runs in `guard`, so a panic never unwinds into C and the
 //!   function returns its error value instead;
 //! - NULL or invalid arguments return the error value, never crash;
 //! - memory handed to C comes from libc `malloc`, so C may `free()` it, as

@@ -10,9 +10,9 @@ use super::cstr::strdup;
 use super::guard;
 use super::progress::MapHandle;
 use super::registry::{pull_options, registry_pull_options};
+use crate::api::session::{Ended, PullSession};
 use crate::progress::event::Observer;
 use crate::progress::render::{Mode, Renderer, UNKNOWN_WIDTH};
-use crate::session::{Ended, PullSession};
 
 /// A running or finished pull (opaque).
 pub struct isula_registry_pull {

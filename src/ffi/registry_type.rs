@@ -5,7 +5,6 @@
 
 use std::ffi::{c_char, c_int};
 
-#[cfg(isula_owns_registry_type)]
 use super::cstr::{free, free_sensitive};
 #[cfg(isula_owns_registry_type)]
 use super::guard;
@@ -168,9 +167,9 @@ pub use super::daemon::{free_challenge, free_layer_blob, free_pull_desc};
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free_challenge(c: *mut challenge) {
     guard("free_challenge", (), || {
-        // SAFETY: per the contract.
+        // SAFETY: `c` is NULL or a valid challenge (# Safety).
         if let Some(c) = unsafe { c.as_mut() } {
-            // SAFETY: per the contract.
+            // SAFETY: its strings are NULL or malloc'd (# Safety).
             unsafe { clear_challenge(c) }
         }
     })
@@ -185,9 +184,9 @@ pub unsafe extern "C" fn free_challenge(c: *mut challenge) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free_layer_blob(layer: *mut layer_blob) {
     guard("free_layer_blob", (), || {
-        // SAFETY: per the contract.
+        // SAFETY: `layer` is NULL or a valid layer (# Safety).
         if let Some(l) = unsafe { layer.as_mut() } {
-            // SAFETY: per the contract.
+            // SAFETY: its strings are NULL or malloc'd (# Safety).
             unsafe { clear_layer(l) }
         }
     })
@@ -204,7 +203,7 @@ pub unsafe extern "C" fn free_layer_blob(layer: *mut layer_blob) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free_pull_desc(desc: *mut pull_descriptor) {
     guard("free_pull_desc", (), || {
-        // SAFETY: per the contract.
+        // SAFETY: `desc` is NULL or a valid, malloc'd descriptor (# Safety).
         let Some(d) = (unsafe { desc.as_mut() }) else {
             return;
         };
@@ -274,11 +273,12 @@ pub unsafe extern "C" fn free_pull_desc(desc: *mut pull_descriptor) {
     })
 }
 
-#[cfg(isula_owns_registry_type)]
+/// Frees a challenge's strings (the token zeroed first) and empties it.
+///
 /// # Safety
 /// The strings of `c` are NULL or malloc'd.
-unsafe fn clear_challenge(c: &mut challenge) {
-    // SAFETY: per the contract.
+pub(crate) unsafe fn clear_challenge(c: &mut challenge) {
+    // SAFETY: the challenge's strings are NULL or malloc'd, each freed once.
     unsafe {
         free(c.schema);
         free(c.realm);
@@ -296,7 +296,7 @@ unsafe fn clear_challenge(c: &mut challenge) {
 /// # Safety
 /// The strings of `l` are NULL or malloc'd.
 unsafe fn clear_layer(l: &mut layer_blob) {
-    // SAFETY: per the contract.
+    // SAFETY: the layer's strings are NULL or malloc'd, each freed once.
     unsafe {
         for p in [l.media_type, l.digest, l.diff_id, l.chain_id, l.file] {
             free(p);

@@ -8,7 +8,7 @@ use std::ffi::{c_char, c_int, c_void};
 use super::cstr::{free, opt_str, strdup};
 use super::registry::registry_search_options;
 use super::{guard, last_error};
-use crate::distribution::search::{self, SearchImage, SearchOptions};
+use crate::api::{self, SearchImage, SearchResult};
 
 /// One image found (libisula's layout).
 #[cfg(all(feature = "image_search", not(isula_libisula)))]
@@ -67,20 +67,14 @@ pub unsafe extern "C" fn registry_search(
 ) -> c_int {
     guard("registry_search", -1, || {
         last_error::clear();
-        // SAFETY: per the contract.
+        // SAFETY: `options` NULL or valid, `result` NULL or writable (# Safety).
         let (Some(o), Some(out)) = (unsafe { options.as_ref() }, unsafe { result.as_mut() }) else {
             last_error::set("search needs options and a result pointer");
             return -1;
         };
-        // SAFETY: per the contract.
+        // SAFETY: `search_name` of valid options is NULL or a C string.
         let name = unsafe { opt_str(o.search_name) }.unwrap_or_default();
-        let certs = crate::api::certs_dir();
-        let opts = SearchOptions {
-            insecure: o.insecure_registry,
-            skip_tls_verify: o.skip_tls_verify,
-            certs_dir: &certs,
-        };
-        match search::search(name, o.limit, &opts) {
+        match api::search(name, o.limit, o.insecure_registry, o.skip_tls_verify) {
             Ok(r) => {
                 let Some(c) = to_c(&r) else {
                     last_error::set("out of memory");
@@ -99,7 +93,7 @@ pub unsafe extern "C" fn registry_search(
 
 /// Allocates the C form of a result with libc (as libisula would).
 #[cfg(feature = "image_search")]
-fn to_c(r: &search::SearchResult) -> Option<*mut imagetool_search_result> {
+fn to_c(r: &SearchResult) -> Option<*mut imagetool_search_result> {
     // SAFETY: calloc'd structs and arrays, filled below, NULL-checked.
     unsafe {
         let out = libc::calloc(1, std::mem::size_of::<imagetool_search_result>())
@@ -159,7 +153,7 @@ fn image_to_c(img: &SearchImage) -> *mut image_search_image {
 /// `r` is NULL or a result built by `to_c`.
 #[cfg(feature = "image_search")]
 unsafe fn free_result(r: *mut imagetool_search_result) {
-    // SAFETY: per the contract.
+    // SAFETY: `r` is NULL or a result from registry_search, not freed yet.
     let Some(o) = (unsafe { r.as_mut() }) else {
         return;
     };
@@ -189,7 +183,7 @@ unsafe fn free_result(r: *mut imagetool_search_result) {
 #[cfg(all(feature = "image_search", not(feature = "isulad")))]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free_imagetool_search_result(result: *mut imagetool_search_result) {
-    // SAFETY: per the contract.
+    // SAFETY: `result` is NULL or a result from registry_search (# Safety).
     guard("free_imagetool_search_result", (), || unsafe {
         free_result(result)
     })

@@ -56,7 +56,7 @@
 //! writes at most 11 progress lines per phase (0 % to 100 %) plus one per
 //! 5 s. The summary line comes at most every 5 s (not in the first 5 s after
 //! the first frame), only when the bytes moved, and once at the end unless
-//! the last one said the same. Retries are one line (`Retrying in 2
+//! the line just before it is the same summary. Retries are one line (`Retrying in 2
 //! seconds`), without the countdown.
 //!
 //! # `json`
@@ -158,6 +158,8 @@ pub struct Renderer {
     summary_bytes: (u64, u64),
     /// plain: the last summary line written.
     summary_text: String,
+    /// plain: lines were written after the last summary line.
+    after_summary: bool,
 }
 
 impl Renderer {
@@ -175,6 +177,7 @@ impl Renderer {
             summary_ms: None,
             summary_bytes: (0, 0),
             summary_text: String::new(),
+            after_summary: false,
         }
     }
 
@@ -310,12 +313,19 @@ impl Renderer {
             let due =
                 now_ms.saturating_sub(self.summary_ms.unwrap_or(started)) >= PLAIN_INTERVAL_MS;
             let text = summary_text(s);
-            if (last && text != self.summary_text) || (due && s.current != self.summary_bytes.0) {
+            // the end repeats the summary unless it would be the line just
+            // written: the log always ends with the final totals
+            let repeat = text != self.summary_text || self.after_summary || !lines.is_empty();
+            if (last && repeat) || (due && s.current != self.summary_bytes.0) {
                 lines.push(text.clone());
                 self.summary_ms = Some(now_ms);
                 self.summary_bytes = (s.current, s.total);
                 self.summary_text = text;
+                self.after_summary = false;
             }
+        }
+        if !lines.last().is_none_or(|l| *l == self.summary_text) {
+            self.after_summary = true;
         }
         if last {
             lines.extend(final_lines(snap));

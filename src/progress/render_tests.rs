@@ -367,7 +367,9 @@ fn plain_writes_phase_changes_and_10_percent_steps() {
         fedcba987654: Extracting\n\
         Total: 48.79MB/48.79MB  12.2MB/s\n\
         ",
+            // the final totals come again, right before the end lines
             "fedcba987654: Pull complete\n\
+        Total: 48.79MB/48.79MB  12.2MB/s\n\
         Digest: sha256:9ae97d36d26566ff84e8893c64a6dc4fe8ca6d1144bf5b87b2b85a32def253c7\n\
         Status: Downloaded newer image for busybox:latest\n\
         docker.io/library/busybox:latest\n\

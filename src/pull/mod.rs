@@ -1,10 +1,12 @@
 //! A pull into a [`Host`]: resolve the manifest (choosing a
 //! platform from a list), then fetch the config and the missing layers in
 //! parallel (at most [`MAX_CONCURRENT`] downloads per pull, each blob
-//! shared with concurrent pulls), verify every layer's two digests, and
-//! only then store the blobs and name the image. Any failure leaves the
-//! store as it was: downloads live in a per-pull directory that is removed
-//! at the end, whatever happens.
+//! shared with concurrent pulls), verify every layer's two digests, hand
+//! each verified layer to the host in order (see [`pipeline`]), and name
+//! the image last. Progress goes to an [`Observer`] as
+//! [`Event`]s. Any failure leaves the store as it was: downloads live in a
+//! per-pull directory that is removed at the end, and the host removes what
+//! it stored for a pull that did not finish.
 
 #![forbid(unsafe_code)]
 

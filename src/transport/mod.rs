@@ -19,6 +19,7 @@ use curl::easy::{Easy, HttpVersion, List};
 mod collector;
 pub mod proxy;
 mod redirect;
+pub mod sink;
 mod tls_material;
 
 use collector::Collector;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::api::{self, PullOptions};
+use super::{self as api, PullOptions};
 use crate::error::Error;
 use crate::progress::event::{Event, Observer};
 use crate::progress::model::{PullProgress, Snapshot};

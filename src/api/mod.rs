@@ -4,6 +4,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod descriptor;
+pub mod session;
+
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -11,7 +14,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use crate::auths::{AuthStore, DEFAULT_AUTH_DIR, Secret};
 use crate::distribution::certs::DEFAULT_CERTS_DIR;
 use crate::distribution::client::{Cancel, Client, ClientConfig, Credentials};
-use crate::distribution::reference::Platform;
+use crate::distribution::reference::{Platform, ReferenceError};
 use crate::error::Error;
 #[cfg(not(feature = "isulad"))]
 use crate::host::embedded::EmbeddedHost;
@@ -70,6 +73,18 @@ pub fn set_root(dir: PathBuf) {
 /// Sets the platform pulled from lists (default: this host's).
 pub fn set_platform(p: Option<Platform>) {
     update(|s| s.platform = p);
+}
+
+/// Sets the platform pulled from lists from its text (`os/arch[/variant]`).
+pub fn set_platform_text(text: &str) -> Result<(), ReferenceError> {
+    set_platform(Some(Platform::parse(text)?));
+    Ok(())
+}
+
+/// Sets the proxy of every request (`None`: the environment's; `""`: none)
+/// and the hosts reached directly; an error says what is wrong with the URL.
+pub fn set_proxy(url: Option<&str>, no_proxy: Option<&str>) -> Result<(), String> {
+    crate::transport::proxy::set(url, no_proxy)
 }
 
 /// Sets the most bytes read of a layer without a declared size (schema1);
@@ -235,4 +250,24 @@ pub fn logout(host: &str) -> Result<(), Error> {
         store.delete(&transformed)?;
     }
     Ok(())
+}
+
+#[cfg(feature = "image_search")]
+pub use crate::distribution::search::{SearchImage, SearchResult};
+
+/// Searches `name` (`REGISTRY/TERM`) for at most `limit` images.
+#[cfg(feature = "image_search")]
+pub fn search(
+    name: &str,
+    limit: u32,
+    insecure: bool,
+    skip_tls_verify: bool,
+) -> Result<SearchResult, Error> {
+    let certs = certs_dir();
+    let opts = crate::distribution::search::SearchOptions {
+        insecure,
+        skip_tls_verify,
+        certs_dir: &certs,
+    };
+    crate::distribution::search::search(name, limit, &opts)
 }
