@@ -324,7 +324,7 @@ impl Renderer {
                 self.after_summary = false;
             }
         }
-        if !lines.last().is_none_or(|l| *l == self.summary_text) {
+        if lines.last().is_some_and(|l| *l != self.summary_text) {
             self.after_summary = true;
         }
         if last {
