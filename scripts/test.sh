@@ -35,6 +35,10 @@ else
   cargo test --locked
 fi
 
+echo "== fuzz targets"
+# libFuzzer on the stable toolchain (fuzz/README.md); a bounded run each
+fuzz/run.sh --all "${FUZZ_SECONDS:-20}"
+
 echo "== C tests"
 cmake -S ctest -B build/ctest -DCMAKE_BUILD_TYPE=Debug
 cmake --build build/ctest -j2

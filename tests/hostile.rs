@@ -613,3 +613,199 @@ fn control_characters_of_error_bodies_never_reach_the_message() {
         );
     }
 }
+
+// ---- peak RSS: the pull runs in a child process (this test binary, only
+// `rss_child`), the hostile server stays here, so the child's VmHWM is the
+// pull's memory and nothing of the server's
+
+/// Most a hostile pull may hold at its peak, the whole process counted.
+const RSS_LIMIT_KB: u64 = 64 << 10;
+
+/// `VmHWM` (peak resident set) of this process, in kB.
+fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}
+
+/// The child's side: pulls `$ISULA_RSS_IMAGE` into `$ISULA_RSS_DIR/store`
+/// (an [`Env`]'s layout) and prints one line with its outcome and its peak
+/// resident set before and after the pull. Run only by
+/// [`peak_rss_of_pull`].
+#[test]
+#[ignore = "the child process of the peak RSS test, run by it"]
+fn rss_child() {
+    let image = std::env::var("ISULA_RSS_IMAGE").expect("run by peak_rss_of_pull");
+    let dir = PathBuf::from(std::env::var("ISULA_RSS_DIR").unwrap());
+    if let Ok(cap) = std::env::var("ISULA_RSS_MAX_UNSIZED") {
+        isula_registry::api::set_max_unsized_layer(cap.parse().unwrap());
+    }
+    let req = pull_request(
+        &image,
+        "hostile:v1",
+        &dir.join("certs"),
+        &dir.join("auths"),
+        true,
+    );
+    let before = peak_rss_kb();
+    let host = EmbeddedHost::new(OciLayout::open(dir.join("store")).unwrap());
+    let outcome = match pull::pull(&req, &host, &Silent) {
+        Ok(_) => "ok".to_string(),
+        Err(e) => format!("error {e}"),
+    };
+    println!("RSS-CHILD before={before} peak={} {outcome}", peak_rss_kb());
+}
+
+/// What the child saw: peak kB before the pull, peak kB at its end, and
+/// `ok` or `error <message>`.
+struct ChildPull {
+    before_kb: u64,
+    peak_kb: u64,
+    outcome: String,
+}
+
+/// Pulls `image` in a child process into `env`, with `extra` environment.
+fn peak_rss_of_pull(env: &Env, image: &str, extra: &[(&str, String)]) -> ChildPull {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["rss_child", "--exact", "--ignored", "--nocapture"])
+        .args(["--test-threads=1", "-q"])
+        .env("ISULA_RSS_IMAGE", image)
+        .env("ISULA_RSS_DIR", env.dir.path())
+        .envs(extra.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RSS-CHILD "))
+        .unwrap_or_else(|| {
+            panic!(
+                "the child said nothing: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let mut parts = line.splitn(3, ' ');
+    let mut kb = |name: &str| -> u64 {
+        let part = parts.next().unwrap();
+        part.strip_prefix(name).unwrap().parse().unwrap()
+    };
+    let before_kb = kb("before=");
+    let peak_kb = kb("peak=");
+    ChildPull {
+        before_kb,
+        peak_kb,
+        outcome: parts.next().unwrap_or("").to_string(),
+    }
+}
+
+/// What, the plan, the child's environment, what the message must say.
+type RssCase = (
+    &'static str,
+    Plan,
+    Vec<(&'static str, String)>,
+    &'static [&'static str],
+);
+
+#[test]
+fn peak_rss_stays_under_64_mib_for_the_biggest_hostile_cases() {
+    let huge = 100 << 20;
+    let manifest_type = "application/vnd.docker.distribution.manifest.v2+json".to_string();
+    let mut huge_manifest = br#"{"schemaVersion":2,"x":""#.to_vec();
+    huge_manifest.resize(huge, b'a');
+    // nesting the depth check must refuse, within the manifest size cap
+    let deep_manifest = vec![b'['; 8 << 20];
+    let huge_token = format!(r#"{{"token":"{}"}}"#, "t".repeat(huge));
+    let cases: Vec<RssCase> = vec![
+        (
+            "endless blob",
+            Plan {
+                blob: Blob::Endless,
+                ..Plan::default()
+            },
+            vec![],
+            &["is longer than the"],
+        ),
+        (
+            "endless schema1 layer, 128 MiB cap",
+            Plan {
+                blob: Blob::Endless,
+                schema1: true,
+                ..Plan::default()
+            },
+            vec![("ISULA_RSS_MAX_UNSIZED", (128u64 << 20).to_string())],
+            &["is larger than 134217728 bytes"],
+        ),
+        (
+            "endless error body",
+            Plan {
+                blob: Blob::EndlessError(400),
+                ..Plan::default()
+            },
+            vec![],
+            &["HTTP 400"],
+        ),
+        (
+            "100 MiB manifest",
+            Plan {
+                manifest: Some((200, manifest_type.clone(), huge_manifest)),
+                ..Plan::default()
+            },
+            vec![],
+            &["manifests/v1", "response larger than 10485760 bytes"],
+        ),
+        (
+            "manifest nested 8 Mi levels deep",
+            Plan {
+                manifest: Some((200, manifest_type, deep_manifest)),
+                ..Plan::default()
+            },
+            vec![],
+            &["nested deeper than 64 levels"],
+        ),
+        (
+            "100 MiB token",
+            Plan {
+                auth: Auth::Bearer("REALM".into()),
+                token_answer: Some(huge_token),
+                ..Plan::default()
+            },
+            vec![],
+            &["get token from", "response larger than 10485760 bytes"],
+        ),
+    ];
+    let mut report = Vec::new();
+    for (what, mut plan, extra, says) in cases {
+        let server = Hostile::start(Plan::default());
+        if let Auth::Bearer(realm) = &mut plan.auth {
+            *realm = format!("http://{}/token", server.host());
+        }
+        server.set_plan(plan);
+        let env = Env::new();
+        let started = Instant::now();
+        let child = peak_rss_of_pull(&env, &image_of(&server), &extra);
+        let took = started.elapsed();
+        report.push(format!(
+            "{what}: peak {} KiB ({} KiB before the pull), {took:.1?}: {}",
+            child.peak_kb,
+            child.before_kb,
+            child.outcome.chars().take(120).collect::<String>()
+        ));
+        eprintln!("{}", report.last().unwrap());
+        let err = child
+            .outcome
+            .strip_prefix("error ")
+            .unwrap_or_else(|| panic!("{what}: the pull must fail: {}", child.outcome));
+        assert!(says.iter().all(|s| err.contains(s)), "{what}: {err}");
+        assert!(took < MINUTE, "{what}: {took:?}");
+        env.assert_clean();
+        assert!(
+            child.peak_kb < RSS_LIMIT_KB,
+            "{what}: peak RSS {} KiB, more than {RSS_LIMIT_KB} KiB",
+            child.peak_kb
+        );
+    }
+    eprintln!("peak RSS of hostile pulls:\n  {}", report.join("\n  "));
+}

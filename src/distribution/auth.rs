@@ -26,11 +26,11 @@ use crate::text::clean;
 use crate::transport::{authority, web_scheme};
 
 /// Token lifetime assumed when the server gives none (and the minimum, as iSulad).
-pub(super) const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+pub const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 /// A token is renewed this long before it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(10);
 /// The longest a token is cached, whatever the server says.
-pub(super) const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// How a registry wants requests authenticated, with the cached token
 /// (see [`Client::session`]).
@@ -110,7 +110,7 @@ pub fn auth_from_challenges(host: &str, reply: &Reply) -> Result<Auth, Error> {
 
 /// A token server's answer: `token`, else `access_token` (both are in use),
 /// and its lifetime (`expires_in`, at least [`MIN_TOKEN_LIFETIME`]).
-pub(super) fn parse_token(body: &[u8], realm: &str) -> Result<(Secret<String>, Duration), Error> {
+pub fn parse_token(body: &[u8], realm: &str) -> Result<(Secret<String>, Duration), Error> {
     let json: serde_json::Value = super::json::from_slice(body)
         .map_err(|e| Error::Malformed(format!("token from {realm} is not JSON: {e}")))?;
     let token = ["token", "access_token"]

@@ -20,6 +20,7 @@ mod collector;
 pub mod proxy;
 mod redirect;
 pub mod sink;
+mod tls_material;
 
 use collector::Collector;
 pub use redirect::{authority, web_scheme};
@@ -172,13 +173,20 @@ impl From<curl::Error> for TransferError {
     }
 }
 
+/// A thread's libcurl handle and the TLS material it used per origin.
+struct Pooled {
+    easy: Easy,
+    used: tls_material::Used,
+}
+
 thread_local! {
     /// One libcurl handle per thread, reset before each request: libcurl
     /// keeps its live connections, TLS sessions and DNS cache across
     /// resets, so consecutive requests to a registry reuse a connection
     /// (iSulad's `http.c` made a new curl handle, so a new TCP and TLS
-    /// connection, for every request).
-    static HANDLE: RefCell<Option<Easy>> = const { RefCell::new(None) };
+    /// connection, for every request). Replaced when an https origin is
+    /// asked with other TLS material than before (see `tls_material`).
+    static HANDLE: RefCell<Option<Pooled>> = const { RefCell::new(None) };
 }
 
 /// Performs `req`, streaming the final response into `sink`.
@@ -239,9 +247,21 @@ fn perform_hop(
 ) -> Result<Outcome, TransferError> {
     HANDLE.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
-            let easy = slot.get_or_insert_with(Easy::new);
-            easy.reset();
-            perform_on(easy, req, sink, progress)
+            let pooled = slot.get_or_insert_with(|| Pooled {
+                easy: Easy::new(),
+                used: tls_material::Used::default(),
+            });
+            if web_scheme(req.url) == Some("https") {
+                let origin = authority(req.url);
+                let material = tls_material::Material::of(&req.tls);
+                if pooled.used.changes(&origin, material) {
+                    // its connections, sessions and CA store hold the old trust
+                    pooled.easy = Easy::new();
+                    pooled.used.keep_only(&origin);
+                }
+            }
+            pooled.easy.reset();
+            perform_on(&mut pooled.easy, req, sink, progress)
         }
         // a sink or callback that makes a request of its own: a fresh handle
         Err(_) => perform_on(&mut Easy::new(), req, sink, progress),
