@@ -366,6 +366,7 @@ static char *store_snapshot(const char *store)
 
 /* ------------------------------------------------------------------ cases */
 
+
 /* gzip image from the plain-HTTP registry (insecure) into a fresh store */
 static void pull_gzip_plain_http(void)
 {
@@ -929,6 +930,114 @@ static void last_error_per_thread(void)
     free(bad_image);
 }
 
+/* ------------------------------------------------------------------ one handle, many threads */
+
+struct watcher {
+    struct isula_registry_pull *pull;
+    progress_status_map *map;
+    int ended;    /* the handle said the pull ended */
+    int result;   /* isula_registry_pull_result once ended */
+    int bad;      /* a call answered what it must not */
+    size_t frames;
+};
+
+/* what a client's threads do at once with one handle: wait, ask the result
+ * and the error, render with their own renderer, read the map; until the end */
+static void *watch(void *arg)
+{
+    struct watcher *w = arg;
+    struct isula_registry_renderer *r = isula_registry_renderer_new(ISULA_REGISTRY_PROGRESS_JSON, -1);
+
+    if (r == NULL) {
+        w->bad++;
+        return NULL;
+    }
+    for (int i = 0; i < 60000 && !w->ended; i++) {
+        bool ended = isula_registry_pull_wait(w->pull, 5);
+        int result = isula_registry_pull_result(w->pull);
+        const char *error = isula_registry_pull_error(w->pull);
+        char *text = isula_registry_render(r, w->pull, 100, 30);
+        struct isula_registry_progress_entry *entries = NULL;
+        size_t n = 0;
+
+        if (text == NULL || (!ended && result != 1) || (ended && result == 1)) {
+            w->bad++;
+        }
+        if (error != NULL && strlen(error) == 0) {
+            w->bad++;
+        }
+        if (isula_registry_progress_entries(w->map, &entries, &n) == 0) {
+            isula_registry_progress_entries_free(entries, n);
+        }
+        if (text != NULL && text[0] != '\0') {
+            w->frames++;
+        }
+        free(text);
+        if (ended) {
+            w->ended = 1;
+            w->result = result;
+        }
+    }
+    isula_registry_renderer_free(r);
+    return NULL;
+}
+
+/* runs `threads` watchers on one handle of a pull of `image` into a fresh
+ * store; with `cancel`, another thread cancels the pull while they watch */
+static void watch_from_threads(const char *image, const char *store, bool cancel, struct watcher *w, size_t threads)
+{
+    registry_pull_options *o = pull_opts(image, "x:v1", true);
+    progress_status_map *map = progress_status_map_new();
+    pthread_t t[8];
+    char *dir = new_store(store);
+
+    REQUIRE(map != NULL && threads <= 8);
+    o->progress_status_store = map;
+    struct isula_registry_pull *p = isula_registry_pull_start(o);
+    free_registry_pull_options(o);
+    REQUIRE(p != NULL);
+    for (size_t i = 0; i < threads; i++) {
+        w[i] = (struct watcher){ .pull = p, .map = map };
+        REQUIRE(pthread_create(&t[i], NULL, watch, &w[i]) == 0);
+    }
+    if (cancel) {
+        isula_registry_pull_cancel(p);
+    }
+    for (size_t i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+    }
+    isula_registry_pull_free(p);
+    progress_status_map_free(map);
+    if (cancel) {
+        check_ingest_clean(dir);
+    } else {
+        check_stored_only(dir, "x:v1", &g_gzip);
+    }
+    free(dir);
+}
+
+/* the handle functions are safe from several threads at once: each watcher
+ * sees the same end, no call answers out of turn, every one renders */
+static void one_handle_many_threads(void)
+{
+    struct watcher w[4];
+    char *image = ref("REGISTRY_PORT", "test/x:v1");
+
+    watch_from_threads(image, "store-threads", false, w, 4);
+    for (size_t i = 0; i < 4; i++) {
+        CHECK_MSG(w[i].ended && w[i].result == 0 && w[i].bad == 0 && w[i].frames > 0,
+                  "watcher %zu: ended %d, result %d, %d bad answers, %zu frames", i, w[i].ended, w[i].result,
+                  w[i].bad, w[i].frames);
+    }
+    watch_from_threads(image, "store-threads-cancel", true, w, 4);
+    for (size_t i = 0; i < 4; i++) {
+        CHECK_MSG(w[i].ended && w[i].bad == 0, "cancelled, watcher %zu: ended %d, %d bad answers", i, w[i].ended,
+                  w[i].bad);
+        CHECK_MSG(w[i].result == w[0].result, "watchers disagree on the result: %d, %d", w[i].result, w[0].result);
+    }
+    free(image);
+}
+
 int main(void)
 {
     int rc;
@@ -962,12 +1071,14 @@ int main(void)
     RUN_CASE(basic_auth_login_logout);
     RUN_CASE(multi_arch);
     RUN_CASE(aes_test_vector);
+    RUN_CASE(one_handle_many_threads);
 
     rc = ctest_finish();
     if (rc == 0) {
         /* keep the stores for a look when something failed */
         char *p;
-        const char *names[] = { "store-main", "store-tls", "store-tls-untrusted", "store-auth", "store-multi" };
+        const char *names[] = { "store-main",  "store-tls",     "store-tls-untrusted", "store-auth",
+                                "store-multi", "store-threads", "store-threads-cancel" };
         size_t i;
 
         for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
