@@ -5,22 +5,40 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use isula_registry::error::Error;
 use isula_registry::host::embedded::EmbeddedHost;
-use isula_registry::progress::event::Silent;
+use isula_registry::progress::event::{Event, Observer};
 use isula_registry::pull::{self, Pulled};
 use isula_registry::store::oci_layout::OciLayout;
 use support::*;
 
-/// A store, an auths dir and a certs dir of the test's own.
+/// A store, an auths dir and a certs dir of the test's own, and the notes
+/// the pulls told their observer.
 struct Env {
     dir: TempDir,
+    notes: Notes,
+}
+
+/// The notes of a pull's progress.
+#[derive(Default)]
+struct Notes(Mutex<Vec<String>>);
+
+impl Observer for Notes {
+    fn observe(&self, e: Event) {
+        if let Event::Note(text) = e {
+            self.0.lock().unwrap().push(text);
+        }
+    }
 }
 
 impl Env {
     fn new() -> Env {
-        Env { dir: temp_dir() }
+        Env {
+            dir: temp_dir(),
+            notes: Notes::default(),
+        }
     }
     fn certs(&self) -> PathBuf {
         self.dir.path().join("certs.d")
@@ -46,7 +64,7 @@ impl Env {
         pull::pull(
             &req,
             &EmbeddedHost::new(OciLayout::open(&root).unwrap()),
-            &Silent,
+            &self.notes,
         )
     }
     fn has_image(&self, store: &str) -> bool {
@@ -133,6 +151,8 @@ fn dead_mirror_falls_back_to_the_origin() {
     );
     // a mirror that did not answer is passed over for the rest of the pull
     assert_eq!(pulled.notes.len(), 1, "{:?}", pulled.notes);
+    // and the progress said so as it happened
+    assert_eq!(*env.notes.0.lock().unwrap(), pulled.notes);
     for digest in blobs(&built) {
         assert_eq!(front.blob_gets(&digest), 1, "{digest} from the origin");
     }
@@ -189,6 +209,11 @@ fn mirror_reset_mid_blob_hands_the_rest_to_the_origin_with_range() {
             .any(|n| n.starts_with(&format!("mirror {} failed", mirror.url()))),
         "{:?}",
         pulled.notes
+    );
+    assert_eq!(
+        *env.notes.0.lock().unwrap(),
+        pulled.notes,
+        "progress tells the handover as it happens"
     );
     // the other blobs came from the mirror alone
     for digest in blobs(&built).iter().filter(|d| **d != big.digest) {

@@ -40,7 +40,8 @@ pub struct Hosts {
     list: Vec<HostClient>,
     /// CA bundles made of several files, removed with the hosts.
     bundles: Option<PathBuf>,
-    notes: Mutex<Vec<String>>,
+    /// Every note so far, and how many [`Hosts::new_notes`] gave out.
+    notes: Mutex<(Vec<String>, usize)>,
     file: PathBuf,
 }
 
@@ -66,7 +67,7 @@ impl Hosts {
         let mut me = Hosts {
             list: Vec::new(),
             bundles: None,
-            notes: Mutex::new(Vec::new()),
+            notes: Mutex::new((Vec::new(), 0)),
             file: config.certs_dir.join(registry).join("hosts.toml"),
         };
         for e in &file.mirrors {
@@ -197,7 +198,18 @@ impl Hosts {
         self.notes
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .0
             .clone()
+    }
+
+    /// The notes not given out by an earlier call (for progress, as they
+    /// happen).
+    pub fn new_notes(&self) -> Vec<String> {
+        let mut notes = self.notes.lock().unwrap_or_else(PoisonError::into_inner);
+        let (all, told) = &mut *notes;
+        let new = all[*told..].to_vec();
+        *told = all.len();
+        new
     }
 
     fn note(&self, client: &Client, e: &Error) {
@@ -211,6 +223,7 @@ impl Hosts {
         self.notes
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .0
             .push(text);
     }
 

@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 use super::registry_type::{challenge, layer_blob, pull_descriptor};
 use super::timestamp::types_timestamp_t;
 use crate::host::daemon::{self, Daemon, DaemonError, LogLevel, Result, StoredLayer, Timestamp};
+use crate::progress::event::{Event, Observer};
 
 // ---------------------------------------------------------------------------
 // Mirrors of the daemon's structs (x86_64 / aarch64 LP64 layouts), as
@@ -589,6 +590,18 @@ pub fn log(level: LogLevel, message: &str) {
     };
     // SAFETY: valid C string for the call.
     unsafe { isula_registry_log(level, message.as_ptr()) }
+}
+
+/// Writes a pull's notes (a mirror passed over, naming it and why) into
+/// the daemon's log, as warnings.
+pub struct NoteLog;
+
+impl Observer for NoteLog {
+    fn observe(&self, event: Event) {
+        if let Event::Note(text) = event {
+            log(LogLevel::Warn, &text);
+        }
+    }
 }
 
 /// Sets `key` to `{dlnow, dltotal}` in the daemon's progress map through

@@ -9,7 +9,7 @@ use super::cstr::{free, free_sensitive, opt_str};
 use super::progress::{MapHandle, progress_status_map};
 use super::{guard, last_error};
 use crate::api;
-use crate::progress::event::Silent;
+use crate::progress::event::{Fanout, Observer};
 
 /// Credentials; both NULL means "use the ones stored by login".
 #[repr(C)]
@@ -185,11 +185,15 @@ pub unsafe extern "C" fn registry_pull(options: *mut registry_pull_options) -> c
         // SAFETY: its strings are NULL or C strings, as # Safety requires.
         let opts = unsafe { pull_options(o) }?;
         let cancel = Arc::new(AtomicBool::new(false));
-        let result = match MapHandle::feed(o.progress_status_store) {
-            Some(feed) => api::pull(&opts, &feed, cancel),
-            None => api::pull(&opts, &Silent, cancel),
-        };
-        result.map(|_| ())
+        let feed = MapHandle::feed(o.progress_status_store);
+        let mut sinks: Vec<&dyn Observer> = Vec::new();
+        if let Some(feed) = &feed {
+            sinks.push(feed);
+        }
+        // the daemon's log names the mirrors passed over
+        #[cfg(feature = "isulad")]
+        sinks.push(&super::daemon::NoteLog);
+        api::pull(&opts, &Fanout(sinks), cancel).map(|_| ())
     })
 }
 

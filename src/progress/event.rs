@@ -141,6 +141,9 @@ pub enum Event {
     Total { id: String, total: u64 },
     /// The manifest digest.
     Digest(String),
+    /// A line about the pull itself, shown once: a mirror passed over
+    /// (naming the host and why), and the like.
+    Note(String),
     /// The pull succeeded.
     Done {
         name: String,

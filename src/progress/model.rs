@@ -137,6 +137,8 @@ pub struct Snapshot {
     pub entries: Vec<Entry>,
     /// The manifest digest, for the `Digest:` line.
     pub digest: Option<String>,
+    /// The pull's notes so far ([`Event::Note`]), oldest first.
+    pub notes: Vec<String>,
     pub outcome: Outcome,
     pub summary: Summary,
 }
@@ -226,6 +228,7 @@ pub struct PullProgress {
     header: Option<Header>,
     slots: Vec<Slot>,
     digest: Option<String>,
+    notes: Vec<String>,
     outcome: Outcome,
     /// Layer bytes of the whole pull.
     meter: Meter,
@@ -264,6 +267,7 @@ impl PullProgress {
                 }
             }
             Event::Digest(digest) => self.digest = Some(digest),
+            Event::Note(text) => self.notes.push(text),
             Event::Done {
                 name,
                 reference,
@@ -425,6 +429,7 @@ impl PullProgress {
             header: self.header.clone(),
             entries,
             digest: self.digest.clone(),
+            notes: self.notes.clone(),
             outcome: self.outcome.clone(),
             summary: s,
         }

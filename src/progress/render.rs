@@ -11,6 +11,11 @@
 //! manifest rows). Status texts are Docker's ([`Phase::text`]); ids are the
 //! first 12 hex characters of the digest.
 //!
+//! Notes about the pull itself ([`Event::Note`](super::event::Event::Note):
+//! a mirror passed over, naming the host and why) are written once, as
+//! soon as they are known: on a tty as a line above the redrawn block, in
+//! plain as a line, in json as `{"status":"<note>"}`; quiet shows none.
+//!
 //! # `tty`
 //! A block of one line per layer, `ID: <Status> <progress>` exactly as
 //! Docker's `jsonmessage` (so a status-only line ends with a space), where
@@ -146,6 +151,8 @@ struct Track {
 pub struct Renderer {
     mode: Mode,
     header_done: bool,
+    /// How many of the pull's notes were written.
+    notes_done: usize,
     finished: bool,
     /// tty: the block on screen, its lines' columns, and the width then.
     drawn: Vec<String>,
@@ -168,6 +175,7 @@ impl Renderer {
         Self {
             mode,
             header_done: false,
+            notes_done: 0,
             finished: false,
             drawn: Vec::new(),
             drawn_cols: Vec::new(),
@@ -249,10 +257,22 @@ impl Renderer {
         Some(h)
     }
 
+    /// The notes not written yet (each once, above the progress).
+    fn new_notes(&mut self, snap: &Snapshot) -> Vec<String> {
+        let new = snap
+            .notes
+            .get(self.notes_done..)
+            .unwrap_or_default()
+            .to_vec();
+        self.notes_done = snap.notes.len();
+        new
+    }
+
     fn tty(&mut self, snap: &Snapshot, width: u16, height: u16, now_ms: u64) -> String {
         let width = effective_width(width);
         let max = usize::from(width).saturating_sub(1).max(1);
-        let top: Vec<String> = self.header(snap).iter().map(header_text).collect();
+        let mut top: Vec<String> = self.header(snap).iter().map(header_text).collect();
+        top.extend(self.new_notes(snap));
         let summary = (snap.summary.total > 0).then(|| summary_text(&snap.summary));
         // The row under the block holds the cursor (see fold).
         let budget = match height {
@@ -304,6 +324,7 @@ impl Renderer {
         if let Some(h) = self.header(snap) {
             lines.push(header_text(&h));
         }
+        lines.extend(self.new_notes(snap));
         for e in layers(snap) {
             let t = self.tracks.entry(e.id.clone()).or_default();
             plain_entry(e, t, now_ms, &mut lines);
@@ -342,6 +363,9 @@ impl Renderer {
         let mut objs: Vec<Value> = Vec::new();
         if let Some(h) = self.header(snap) {
             objs.push(json!({"status": format!("Pulling from {}", h.name), "id": h.id}));
+        }
+        for note in self.new_notes(snap) {
+            objs.push(json!({ "status": note }));
         }
         for e in layers(snap) {
             let t = self.tracks.entry(e.id.clone()).or_default();

@@ -822,3 +822,53 @@ fn renderers_are_clone_and_send() {
     check::<Renderer>();
     check::<Mode>();
 }
+
+/// A note (a mirror passed over) is written once, as soon as it is known:
+/// above the redrawn block on a tty, as a line in plain, as a status in json.
+fn with_a_note() -> Vec<Step> {
+    vec![
+        At(
+            0,
+            Event::Pulling {
+                id: "v1".into(),
+                name: "test/m".into(),
+            },
+        ),
+        At(0, Event::Layers(vec![(L2.into(), 100)])),
+        Frame(0, 80),
+        At(10, bytes(L2, 40)),
+        At(
+            10,
+            Event::Note(
+                "mirror http://127.0.0.1:5001 failed: connection refused, trying the next".into(),
+            ),
+        ),
+        Frame(10, 80),
+        At(20, bytes(L2, 60)),
+        Frame(20, 80),
+    ]
+}
+
+#[test]
+fn notes_are_written_once_in_every_mode() {
+    let note = "mirror http://127.0.0.1:5001 failed: connection refused, trying the next";
+    let tty = run(Mode::Tty, with_a_note());
+    assert_eq!(tty[1].matches(note).count(), 1, "{:?}", tty[1]);
+    let (at_note, at_block) = (
+        tty[1].find(note).unwrap(),
+        tty[1].find("0123456789ab:").unwrap(),
+    );
+    assert!(at_note < at_block, "above the block: {:?}", tty[1]);
+    assert!(!tty[2].contains(note), "once: {:?}", tty[2]);
+    let plain = run(Mode::Plain, with_a_note());
+    assert_eq!(
+        plain.iter().map(|f| f.matches(note).count()).sum::<usize>(),
+        1,
+        "{plain:?}"
+    );
+    assert!(plain[1].contains(&format!("{note}\n")), "{:?}", plain[1]);
+    let json = run(Mode::Json, with_a_note());
+    let status = format!("{{\"status\":\"{note}\"}}\n");
+    assert_eq!(json.concat().matches(&status).count(), 1, "{json:?}");
+    assert!(run(Mode::Quiet, with_a_note()).concat().is_empty());
+}

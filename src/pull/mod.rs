@@ -180,7 +180,7 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
         fetched,
         manifest: parsed,
         ..
-    } = hosts.resolve_manifest(&r.tag, &req.platform)?;
+    } = told(&hosts, obs, hosts.resolve_manifest(&r.tag, &req.platform))?;
     obs.observe(Event::Digest(shown.clone()));
     let cx = Ctx {
         req,
@@ -204,6 +204,15 @@ fn run(req: &PullRequest, host: &dyn Host, obs: &dyn Observer) -> Result<Pulled,
         up_to_date,
         notes: hosts.notes(),
     })
+}
+
+/// Passes `result` on after telling `obs` what the hosts noted meanwhile
+/// (a mirror passed over, naming it and why).
+fn told<T>(hosts: &Hosts, obs: &dyn Observer, result: T) -> T {
+    for note in hosts.new_notes() {
+        obs.observe(Event::Note(note));
+    }
+    result
 }
 
 /// What every step of one pull shares.
@@ -381,13 +390,17 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
                     i.progress(n);
                 }
             }
-            FetchEvent::Retrying { attempt, wait } => cx.obs.observe(Event::phase(
-                &digest,
-                Phase::Retrying {
-                    in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
-                    attempt,
-                },
-            )),
+            FetchEvent::Retrying { attempt, wait } => {
+                // a switch to the next host comes as a retry: say which failed
+                told(cx.hosts, cx.obs, ());
+                cx.obs.observe(Event::phase(
+                    &digest,
+                    Phase::Retrying {
+                        in_secs: u32::try_from(wait.as_secs()).unwrap_or(u32::MAX),
+                        attempt,
+                    },
+                ))
+            }
             FetchEvent::Restarted => {
                 if let Some(i) = ingest {
                     i.restarted();
@@ -404,9 +417,12 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
             resume,
         };
         let digests = match ingest {
-            None => cx
-                .hosts
-                .fetch_layer(&blob(&path, cx.host.layer_file(), false), &mut events)?,
+            None => told(
+                cx.hosts,
+                cx.obs,
+                cx.hosts
+                    .fetch_layer(&blob(&path, cx.host.layer_file(), false), &mut events),
+            )?,
             Some(claimed) => {
                 let kept = claimed
                     .prepare()
@@ -415,9 +431,12 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
                     report_bytes(kept);
                 }
                 // an ingest holds the blob as served
-                let digests = cx
-                    .hosts
-                    .fetch_layer(&blob(claimed.path(), LayerFile::Blob, true), &mut events)?;
+                let digests = told(
+                    cx.hosts,
+                    cx.obs,
+                    cx.hosts
+                        .fetch_layer(&blob(claimed.path(), LayerFile::Blob, true), &mut events),
+                )?;
                 // this pull's own name for it; the ingest stays for the
                 // other processes waiting, until the pulls end
                 fs::hard_link(claimed.path(), &path)
@@ -498,7 +517,7 @@ fn fetch_config_once(cx: &Ctx<'_>, digest: &str, size: Option<u64>) -> Result<Ve
         size: size.unwrap_or(0),
         reusable: true,
     };
-    let fetched = |cx: &Ctx<'_>| cx.hosts.fetch_config(digest, size);
+    let fetched = |cx: &Ctx<'_>| told(cx.hosts, cx.obs, cx.hosts.fetch_config(digest, size));
     let claimed = match claim_blob(cx, &job)? {
         Fetching::Here => return fetched(cx),
         Fetching::Stored => match cx.host.stored_blob(digest) {
