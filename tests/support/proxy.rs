@@ -227,16 +227,9 @@ impl FaultProxy {
 
     /// The GETs of blob `digest`: body bytes sent and `Range` asked, in order.
     pub fn blob_transfers(&self, digest: &str) -> Vec<(u64, Option<String>)> {
-        self.shared
-            .log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| {
-                let path = r.target.split('?').next().unwrap_or("");
-                r.method == "GET" && path.contains("/blobs/") && path.ends_with(digest)
-            })
-            .map(|r| (r.bytes, r.range.clone()))
+        self.blob_gets_since(0, digest)
+            .into_iter()
+            .map(|r| (r.bytes, r.range))
             .collect()
     }
 
