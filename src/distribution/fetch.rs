@@ -320,13 +320,18 @@ fn resumed(
         .write(true)
         .open(path)
         .map_err(cannot)?;
-    if file.metadata().map_err(cannot)?.len() > limit {
+    let held = file.metadata().map_err(cannot)?.len();
+    if held > limit {
         return fresh(path, compression, LayerFile::Blob);
     }
     // a clone shares the offset: reading to the end puts the writes after it
     let mut local = file.try_clone().map_err(cannot)?;
     let mut digester = LayerDigester::new(file, compression, LayerFile::Blob).map_err(cannot)?;
-    let mut buf = vec![0u8; 1 << 20];
+    if held == 0 {
+        return Ok(digester);
+    }
+    // under glibc's mmap threshold (see transport::RECEIVE_BUFFER)
+    let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = io::Read::read(&mut local, &mut buf).map_err(cannot)?;
         if n == 0 {
