@@ -25,6 +25,14 @@ mod tls_material;
 use collector::Collector;
 pub use redirect::{authority, web_scheme};
 
+/// libcurl's receive buffer (CURLOPT_BUFFERSIZE). Its default, 16 KiB,
+/// means a write callback (hash, decompress, write, progress) and a
+/// `recv` every 16 KiB. Kept under glibc's 128 KiB mmap threshold: a larger
+/// buffer is mapped and unmapped for every transfer, and its first `free`
+/// raises the threshold for the whole process, so freed memory stays in the
+/// threads' arenas (peak RSS).
+const RECEIVE_BUFFER: usize = 120 * 1024;
+
 /// Most redirects followed for one request (iSulad: 30).
 pub const MAX_REDIRECTS: u32 = 30;
 /// libcurl's code for a transfer aborted by the progress callback.
@@ -322,6 +330,11 @@ fn configure(easy: &mut Easy, req: &Request<'_>, with_progress: bool) -> Result<
     // iSulad only turns spaces into %20; everything else goes as given.
     easy.url(&req.url.replace(' ', "%20"))?;
     easy.signal(false)?;
+    // libcurl 7.88 refuses a new size (CURLE_BAD_FUNCTION_ARGUMENT) while
+    // the handle still holds the buffer of an earlier transfer that failed;
+    // reset() has then put the size back to the default, which libcurl
+    // reads into the larger buffer it holds: slower, never unsafe.
+    let _ = easy.buffer_size(RECEIVE_BUFFER);
     if req.http11_only {
         easy.http_version(HttpVersion::V11)?;
     }
@@ -703,5 +716,24 @@ mod tests {
         perform(&req, &mut body, None).unwrap();
         let lines: Vec<_> = server.seen().into_iter().map(|s| s.line).collect();
         assert_eq!(lines, ["POST /form HTTP/1.1", "GET /result HTTP/1.1"]);
+    }
+
+    #[test]
+    fn a_failed_lookup_does_not_spoil_the_next_request_on_the_handle() {
+        // libcurl 7.88 keeps the receive buffer of a transfer whose name
+        // did not resolve, and then refuses CURLOPT_BUFFERSIZE: the next
+        // request on this thread's handle must still be made, and fail for
+        // its own reason. A label longer than 63 bytes fails in the
+        // resolver itself, no query leaves the machine.
+        let unresolvable = format!("http://{}.invalid/v2/", "a".repeat(70));
+        for _ in 0..2 {
+            let Err(err) = get(&unresolvable, &[]) else {
+                panic!("{unresolvable} resolved");
+            };
+            assert_eq!(err.code, 6, "{}", err.message); // CURLE_COULDNT_RESOLVE_HOST
+        }
+        let server = Server::start(|_| response("200 OK", &[], "fine"));
+        let (reply, body) = get(&server.url("/v2/"), &[]).unwrap();
+        assert_eq!((reply.status, body.data.as_slice()), (200, &b"fine"[..]));
     }
 }
