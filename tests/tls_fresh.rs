@@ -6,6 +6,7 @@
 //! own CA. A pull that fails on its layers is not proof enough (the layers
 //! go over new connections of new threads): the registry's access log
 //! must show that no request at all was answered under the old trust.
+//! The same log shows that a pull speaks HTTP/1.1 over TLS.
 
 mod support;
 
@@ -97,6 +98,41 @@ fn a_replaced_ca_file_takes_effect_on_the_next_pull() {
     write_file(&ca_path, &reg.ca().pair.cert_pem());
     pull_fresh(dir.path(), 4, &req).expect("CA A back in place");
     pull_fresh(dir.path(), 5, &req).expect("CA A, again");
+}
+
+#[test]
+fn a_pull_over_tls_speaks_http_1_1() {
+    // docker-registry offers h2 by ALPN; libcurl 7.88 would take it, at
+    // one stream per connection (each thread has its own), for about 15%
+    // more wall time on big layers (bench/README.md)
+    let dir = temp_dir();
+    let reg = Registry::start(Mode::Https);
+    let built = ImageSpec::sample(Compression::Gzip).build(&dir.path().join("layout"), "v1");
+    push_oci(&built.layout_dir, "v1", &reg, "test/h1:v1").unwrap();
+    let certs = dir.path().join("certs.d");
+    reg.ca().write_certs_d(&certs, &reg.host(), None);
+    let req = pull_request(
+        &format!("{}/test/h1:v1", reg.host()),
+        "h1:v1",
+        &certs,
+        &dir.path().join("auths"),
+        false,
+    );
+    pull_fresh(dir.path(), 1, &req).expect("pull over TLS");
+    settled(&reg);
+    let log = reg.log();
+    let gets: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("] \"GET /v2/test/h1/"))
+        .collect();
+    // the manifest, the config and the layers at least
+    assert!(
+        gets.len() >= 3,
+        "the pull's requests are not in the log:\n{log}"
+    );
+    for line in gets {
+        assert!(line.contains(" HTTP/1.1\""), "not HTTP/1.1: {line}");
+    }
 }
 
 #[test]
