@@ -322,6 +322,13 @@ fn https_with_certs_d_and_wrong_ca() {
 
     let req = env.request(&reg.host(), "test/tls:v1", "tls:v1", reg.certs_dir(), false);
     env.pull(&req, &Silent).unwrap();
+    // marked insecure, a TLS registry is still pulled over verified https
+    // (the unverified handshake that tells TLS from plain http, then the
+    // real ping)
+    let env_insecure = Env::new();
+    let mut req_insecure = req.clone();
+    req_insecure.insecure = true;
+    env_insecure.pull(&req_insecure, &Silent).unwrap();
 
     let empty = env.dir.path().join("no-certs");
     let env2 = Env::new();

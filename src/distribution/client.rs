@@ -343,22 +343,11 @@ impl Client {
         if self.scheme().is_some() {
             return Ok(());
         }
-        let first = self.route.scheme.unwrap_or("https");
-        let (scheme, reply) = match self.ping_scheme(first) {
-            Ok(reply) => (first, reply),
+        let (scheme, reply) = match self.route.scheme {
             // a URL's scheme is what it says
-            Err(e)
-                if self.route.scheme.is_none()
-                    && self.config.insecure
-                    && !matches!(e, Error::Cancelled) =>
-            {
-                match self.ping_scheme("http") {
-                    Ok(reply) => ("http", reply),
-                    // the https failure usually says more (a certificate problem)
-                    Err(_) => return Err(e),
-                }
-            }
-            Err(e) => return Err(e),
+            Some(scheme) => (scheme, self.ping_scheme(scheme)?),
+            None if self.config.insecure => self.ping_https_then_http()?,
+            None => ("https", self.ping_scheme("https")?),
         };
         let auth = match reply.status() {
             200..=299 => Auth::Anonymous,
@@ -375,6 +364,43 @@ impl Client {
         self.authorizer.set(auth);
         *self.scheme_slot() = Some(scheme);
         Ok(())
+    }
+
+    /// An insecure registry: https if it answers, else plain http (iSulad's
+    /// order). Whether the port speaks TLS at all is learnt first by a
+    /// handshake that verifies nothing and sends no request: libcurl loads
+    /// the system CA bundle after sending its hello, some 40 ms that a
+    /// plain-http registry's refusal would otherwise wait for on every
+    /// pull. A port that speaks TLS gets the real, verified ping.
+    fn ping_https_then_http(&self) -> Result<(&'static str, Reply), Error> {
+        let https = match self.handshake() {
+            Ok(()) => self.ping_scheme("https"),
+            Err(e) => Err(e),
+        };
+        match https {
+            Ok(reply) => Ok(("https", reply)),
+            Err(Error::Cancelled) => Err(Error::Cancelled),
+            Err(e) => match self.ping_scheme("http") {
+                Ok(reply) => Ok(("http", reply)),
+                // the https failure usually says more (a certificate problem)
+                Err(_) => Err(e),
+            },
+        }
+    }
+
+    /// A TLS handshake with the registry's port, unverified: nothing is
+    /// sent over it, it only tells TLS from plain http.
+    fn handshake(&self) -> Result<(), Error> {
+        let url = format!("https://{}{}/", self.host, self.route.prefix);
+        let mut req = self.base_request(&url, &self.tls);
+        req.tls.verify_peer = false;
+        req.tls.verify_host = false;
+        req.connect_only = true;
+        let cancel = self.config.cancel.clone();
+        let mut go_on = |_: transport::Transfer| !cancel.is_set();
+        transport::perform(&req, &mut VecSink::default(), Some(&mut go_on))
+            .map(|_| ())
+            .map_err(|e| self.transfer_error(&format!("ping {url}"), e))
     }
 
     fn ping_scheme(&self, scheme: &str) -> Result<Reply, Error> {

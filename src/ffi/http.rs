@@ -523,6 +523,7 @@ impl<'a> Call<'a> {
                     resume_from: 0,
                     follow_redirects: true,
                     http11_only: true,
+                    connect_only: false,
                     verbose: o.debug,
                 },
                 output,

@@ -86,6 +86,9 @@ pub struct Request<'a> {
     pub follow_redirects: bool,
     /// Only HTTP/1.1 (iSulad's http_request forces it).
     pub http11_only: bool,
+    /// Only connect (TCP, and the TLS handshake for https): no request is
+    /// sent, the response is status 0 with no head.
+    pub connect_only: bool,
     pub verbose: bool,
 }
 
@@ -360,6 +363,9 @@ fn configure(easy: &mut Easy, req: &Request<'_>, with_progress: bool) -> Result<
     }
     if req.head_only {
         easy.nobody(true)?;
+    }
+    if req.connect_only {
+        easy.connect_only(true)?;
     }
     if let Some(method) = req.method {
         easy.custom_request(method)?;
