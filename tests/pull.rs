@@ -500,6 +500,50 @@ fn transient_failures_are_retried_and_resumed() {
 }
 
 #[test]
+fn a_download_cut_after_bytes_came_is_resumed_at_once() {
+    // a reset in the middle of a body is not a failing server: no backoff
+    // of a second before the resume (iSulad resumes at once)
+    let env = Env::new();
+    let reg = Registry::start(Mode::Http);
+    let mut spec = ImageSpec::sample(Compression::Gzip);
+    spec.layers
+        .push(LayerSpec::new().file("big/random.bin", pseudo_random(4 << 20, 3), 0o644));
+    let built = spec.build(&env.dir.path().join("layout"), "v1");
+    push_oci(&built.layout_dir, "v1", &reg, "test/cut:v1").unwrap();
+    let big = built.layers.iter().max_by_key(|l| l.size).unwrap().clone();
+    let proxy = FaultProxy::for_registry(&reg);
+    proxy.reset_after(&big.digest, 2 << 20, 1);
+
+    let rec = Recorder::default();
+    let req = env.request(
+        &proxy.host(),
+        "test/cut:v1",
+        "cut:v1",
+        reg.certs_dir(),
+        true,
+    );
+    env.pull(&req, &rec).unwrap();
+    assert_eq!(
+        proxy.blob_gets(&big.digest),
+        2,
+        "one reset, one resumed attempt"
+    );
+    let waits: Vec<u32> = rec
+        .reports()
+        .iter()
+        .filter_map(|r| match r {
+            Event::Phase {
+                id,
+                phase: Phase::Retrying { in_secs, .. },
+            } if *id == big.digest => Some(*in_secs),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waits, [0], "the resume's announced wait, in seconds");
+    assert_unpacks_like_reference(&env, "cut:v1", &built);
+}
+
+#[test]
 fn a_bad_blob_is_fetched_again_then_fails_cleanly() {
     let env = Env::new();
     let reg = Registry::start(Mode::Http);

@@ -459,7 +459,8 @@ pub fn fetch_layer_over(
                 ),
             }));
         }
-        if digester.received().saturating_sub(from) >= retry::PROGRESS {
+        let brought = digester.received().saturating_sub(from);
+        if brought >= retry::PROGRESS {
             client.budget.progressed();
         }
         match result {
@@ -473,6 +474,11 @@ pub fn fetch_layer_over(
             }
             Err(e) => match retry_wait(client, attempt, started, &e) {
                 Some(wait) => {
+                    let wait = if brought > 0 {
+                        wait.min(retry::AFTER_BYTES)
+                    } else {
+                        wait
+                    };
                     events(FetchEvent::Retrying { attempt, wait });
                     sleep_unless_cancelled(client, wait)?;
                     continue;

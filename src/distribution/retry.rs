@@ -22,6 +22,11 @@ pub const RETRY_WINDOW: Duration = Duration::from_secs(30);
 /// An attempt that brought this much ends a run of failures: the server
 /// is working, the next failure starts a new budget.
 pub const PROGRESS: u64 = 1 << 20;
+/// The wait before resuming a download whose attempt brought body bytes
+/// before it broke (a reset, a proxy's timeout): the server was answering,
+/// so the rest is asked for at once, as iSulad does. The growing backoff is
+/// for servers that fail outright; the attempts stay capped either way.
+pub const AFTER_BYTES: Duration = Duration::from_millis(100);
 
 /// The wait before retry number `attempt` after `err`.
 pub fn backoff(attempt: u32, err: &Error) -> Duration {
