@@ -249,7 +249,11 @@ impl<W: Write> LayerDigester<W> {
                 }
                 Ok(())
             }
-            Decoder::None(w) => w.write_all(data),
+            // a plain tar is its own diff: hashed once, as the blob
+            Decoder::None(w) => match &mut w.out {
+                Some(out) => out.write_all(data),
+                None => Ok(()),
+            },
             Decoder::Gzip(d) => d.write_all(data).map_err(|e| corrupt("gzip", e)),
             Decoder::Zstd(d) => d.write_all(data).map_err(|e| corrupt("zstd", e)),
             Decoder::Gone => Ok(()),
@@ -283,7 +287,7 @@ impl<W: Write> LayerDigester<W> {
         let blob = self.blob.finish();
         let (diff, sink_out) = match self.decode_error.take() {
             Some(e) => (Err(e), None),
-            None => match Self::finish_decoder(self.decoder) {
+            None => match Self::finish_decoder(self.decoder, &blob) {
                 Ok((diff, out)) => (Ok(diff), out),
                 Err(e) => (Err(e), None),
             },
@@ -300,9 +304,9 @@ impl<W: Write> LayerDigester<W> {
         })
     }
 
-    fn finish_decoder(decoder: Decoder<W>) -> io::Result<(Digested, Option<W>)> {
+    fn finish_decoder(decoder: Decoder<W>, blob: &Digested) -> io::Result<(Digested, Option<W>)> {
         let sink = match decoder {
-            Decoder::None(w) => w,
+            Decoder::None(w) => return Ok((blob.clone(), w.out)),
             Decoder::Gzip(mut d) => {
                 d.try_finish().map_err(|e| corrupt("gzip", e))?;
                 d.finish().map_err(|e| corrupt("gzip", e))?
