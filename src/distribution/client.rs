@@ -389,7 +389,12 @@ impl Client {
     }
 
     /// A TLS handshake with the registry's port, unverified: nothing is
-    /// sent over it, it only tells TLS from plain http.
+    /// sent over it, it only tells TLS from plain http. Its connection is
+    /// never reused: libcurl keeps connect-only connections apart, and the
+    /// verified ping comes with other TLS material, which replaces this
+    /// thread's handle (see `transport::tls_material`). A client
+    /// certificate from certs.d is shown as the verified ping would show
+    /// it: a registry that demands one refuses a handshake without it.
     fn handshake(&self) -> Result<(), Error> {
         let url = format!("https://{}{}/", self.host, self.route.prefix);
         let mut req = self.base_request(&url, &self.tls);
