@@ -56,6 +56,14 @@ fn child_pull() {
     for d in waits.0.lock().unwrap().iter() {
         println!("waiting {d}");
     }
+    // bytes this process read with read(2) and kin (sockets are recv'd)
+    let io = std::fs::read_to_string("/proc/self/io").unwrap();
+    let rchar = io
+        .lines()
+        .find_map(|l| l.strip_prefix("rchar: "))
+        .unwrap()
+        .trim();
+    println!("read {rchar}");
     println!("pulled {dest}");
 }
 
@@ -293,7 +301,14 @@ fn a_pull_killed_mid_blob_is_resumed_and_leaves_nothing() {
 fn processes_pulling_into_one_store_download_each_blob_once() {
     let env = Env::new();
     let reg = Registry::start(Mode::Http);
-    let built = image_with_big_layer(env.dir.path(), 2 << 20);
+    // a 1 MiB layer that is whole while the 2 MiB one still comes: the
+    // pulls waiting for it take it from the ingest, not from the store
+    let mut spec = ImageSpec::sample(Compression::Gzip);
+    spec.layers
+        .push(LayerSpec::new().file("mid/random.bin", pseudo_random(1 << 20, 9), 0o644));
+    spec.layers
+        .push(LayerSpec::new().file("big/random.bin", pseudo_random(2 << 20, 8), 0o644));
+    let built = spec.build(&env.dir.path().join("layout"), "v1");
     push_oci(&built.layout_dir, "v1", &reg, "test/shared:v1").unwrap();
     let proxy = FaultProxy::for_registry(&reg);
     // slow enough that the pulls overlap
@@ -325,6 +340,30 @@ fn processes_pulling_into_one_store_download_each_blob_once() {
     assert!(
         waited >= 1,
         "no pull showed Waiting for another's download: {outputs:?}"
+    );
+    // a pull that waited for the 1 MiB layer links what the first one
+    // kept, verified, without reading it back to hash it
+    let mid = &built.layers[built.layers.len() - 2];
+    let mut waited_for_mid = 0;
+    for out in outputs
+        .iter()
+        .filter(|o| o.contains(&format!("waiting {}", mid.digest)))
+    {
+        waited_for_mid += 1;
+        let read: u64 = out
+            .lines()
+            .find_map(|l| l.strip_prefix("read "))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no read count in {out}"));
+        assert!(
+            read < mid.size,
+            "a waiting pull read {read} bytes, the layer it waited for is {}: read back",
+            mid.size
+        );
+    }
+    assert!(
+        waited_for_mid >= 1,
+        "no pull waited for the 1 MiB layer: {outputs:?}"
     );
     assert_eq!(env.images(), ["shared:v1"], "the image is stored once");
     let blobs = std::fs::read_dir(env.root().join("blobs/sha256"))

@@ -20,7 +20,7 @@ mod schema1_config;
 use std::collections::{HashMap, VecDeque};
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -416,6 +416,13 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
             keep,
             resume,
         };
+        // this pull's own name for an ingest's data; the ingest stays for
+        // the other processes waiting, until the pulls end
+        let link = |from: &Path| {
+            fs::hard_link(from, &path)
+                .or_else(|_| fs::copy(from, &path).map(|_| ()))
+                .map_err(|e| Error::Store(format!("cannot keep {}: {e}", job.digest)))
+        };
         let digests = match ingest {
             None => told(
                 cx.hosts,
@@ -423,6 +430,16 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
                 cx.hosts
                     .fetch_layer(&blob(&path, cx.host.layer_file(), false), &mut events),
             )?,
+            // another pull kept it whole and verified: linked, not read again
+            Some(claimed)
+                if let Some(digests) = claimed
+                    .verified(&job.digest)
+                    .filter(|d| size.is_none_or(|s| s == d.blob.size)) =>
+            {
+                link(claimed.path())?;
+                publish(digests.blob.size);
+                digests
+            }
             Some(claimed) => {
                 let kept = claimed
                     .prepare()
@@ -437,16 +454,12 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
                     cx.hosts
                         .fetch_layer(&blob(claimed.path(), LayerFile::Blob, true), &mut events),
                 )?;
-                // this pull's own name for it; the ingest stays for the
-                // other processes waiting, until the pulls end
-                fs::hard_link(claimed.path(), &path)
-                    .or_else(|_| fs::copy(claimed.path(), &path).map(|_| ()))
-                    .map_err(|e| Error::Store(format!("cannot keep {}: {e}", job.digest)))?;
+                link(claimed.path())?;
                 digests
             }
         };
         if let Fetching::Ingest(claimed) = fetching {
-            claimed.keep();
+            claimed.keep_verified(&digests);
         }
         cx.obs.observe(Event::phase(&digest, Phase::Verifying));
         Ok(Some(Landed {

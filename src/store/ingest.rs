@@ -12,6 +12,10 @@
 //!   last synced to disk. After a process crash (same boot) the page cache
 //!   kept every byte written, so all of them are kept; after a reboot only
 //!   the synced length is, and the tail beyond it is cut.
+//!   A pull that kept the whole blob, verified, adds a second line with the
+//!   layer's digests (`verified <size> <diff_id> <diff size> <compression>`),
+//!   so that the pulls waiting for it link the data without reading it back
+//!   to hash it; any later rewrite of the record drops that line.
 //! - `.ingest/pull-<pid>-XXXXXX/` is a pull's own directory, locked while
 //!   the pull lives; [`sweep`] removes those left unlocked (by dead pulls).
 //!
@@ -29,6 +33,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::oci_layout::FILE_MODE;
+use crate::digest::{Compression, Digested, LayerDigests};
 use crate::fsutil;
 
 /// The data is synced to disk (and its length recorded) every this many bytes.
@@ -41,6 +46,8 @@ pub const ABANDONED: std::time::Duration = std::time::Duration::from_secs(7 * 24
 /// The record in a lock file: `<boot id> <synced length>`, fixed width so
 /// that rewriting it in place leaves no stale tail.
 const RECORD_LEN: usize = 36 + 1 + 20 + 1;
+/// The longest a lock file with its verified line can be.
+const MAX_LOCK_FILE: usize = 512;
 
 /// This boot of the machine (empty when unknown: then nothing unsynced is
 /// ever trusted).
@@ -128,8 +135,56 @@ impl Claimed {
     }
 
     fn write_record(&self, synced: u64) -> io::Result<()> {
-        let text = format!("{:<36} {synced:>20}\n", self.boot);
-        self.lock.write_at(text.as_bytes(), 0).map(|_| ())
+        self.write_lock_file(&format!("{:<36} {synced:>20}\n", self.boot))
+    }
+
+    /// The whole lock file: a verified line the data no longer matches
+    /// goes with any rewrite.
+    fn write_lock_file(&self, text: &str) -> io::Result<()> {
+        self.lock.write_all_at(text.as_bytes(), 0)?;
+        self.lock.set_len(text.len() as u64)
+    }
+
+    /// The digests the pull that kept this blob whole recorded, when the
+    /// data still has the length they cover: the blob is `digest` (the
+    /// name of this ingest), and need not be read back to be hashed.
+    pub fn verified(&self, digest: &str) -> Option<LayerDigests> {
+        let mut buf = [0u8; MAX_LOCK_FILE];
+        let n = self.lock.read_at(&mut buf, 0).ok()?;
+        let text = std::str::from_utf8(&buf[..n]).ok()?;
+        let mut words = text.lines().nth(1)?.split(' ');
+        if words.next()? != "verified" {
+            return None;
+        }
+        let size: u64 = words.next()?.parse().ok()?;
+        let diff = words.next()?;
+        let diff_size: u64 = words.next()?.parse().ok()?;
+        let compression = match words.next()? {
+            "gzip" => Compression::Gzip,
+            "zstd" => Compression::Zstd,
+            "none" => Compression::None,
+            _ => return None,
+        };
+        let hex = diff.strip_prefix("sha256:")?;
+        let well_formed = hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let held = fs::symlink_metadata(&self.data_path).ok()?.len();
+        if !well_formed || words.next().is_some() || held != size {
+            return None;
+        }
+        Some(LayerDigests {
+            blob: Digested {
+                digest: digest.to_string(),
+                size,
+            },
+            diff: Digested {
+                digest: diff.to_string(),
+                size: diff_size,
+            },
+            compression,
+        })
     }
 
     /// Cuts the data back to what can be trusted (see the module's text)
@@ -183,12 +238,28 @@ impl Claimed {
         self.next_sync.store(SYNC_EVERY, Ordering::Relaxed);
     }
 
-    /// The download is complete, verified and synced: the data stays for
-    /// the other pulls waiting for it, the lock goes.
+    /// The data stays, as far as it came, for the next pull of the blob;
+    /// the lock goes.
     pub fn keep(mut self) {
         if let Ok(len) = fs::symlink_metadata(&self.data_path).map(|m| m.len()) {
             let _ = self.write_record(len);
         }
+        self.kept = true;
+    }
+
+    /// The download is complete, verified and synced: the data stays for
+    /// the other pulls waiting for it, with its digests (see
+    /// [`Claimed::verified`]), and the lock goes.
+    pub fn keep_verified(mut self, digests: &LayerDigests) {
+        let compression = match digests.compression {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::None => "none",
+        };
+        let _ = self.write_lock_file(&format!(
+            "{:<36} {:>20}\nverified {} {} {} {compression}\n",
+            self.boot, digests.blob.size, digests.blob.size, digests.diff.digest, digests.diff.size
+        ));
         self.kept = true;
     }
 }
@@ -343,6 +414,54 @@ mod tests {
         );
         drop(d);
         assert!(names(&dir).is_empty());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn digests(size: u64) -> LayerDigests {
+        LayerDigests {
+            blob: Digested {
+                digest: "sha256:ab".into(),
+                size,
+            },
+            diff: Digested {
+                digest: format!("sha256:{}", "c".repeat(64)),
+                size: 4 * size,
+            },
+            compression: Compression::Gzip,
+        }
+    }
+
+    #[test]
+    fn a_verified_ingest_is_taken_without_reading_it_until_it_changes() {
+        let dir = scratch("verified");
+        let a = try_claim(&dir, "ab").unwrap().unwrap();
+        a.prepare().unwrap();
+        fs::write(a.path(), vec![7u8; 1000]).unwrap();
+        assert_eq!(a.verified("sha256:ab"), None, "nothing verified yet");
+        a.keep_verified(&digests(1000));
+        let b = try_claim(&dir, "ab").unwrap().unwrap();
+        assert_eq!(b.verified("sha256:ab"), Some(digests(1000)));
+        assert_eq!(b.prepare().unwrap(), 1000, "the record still reads");
+        // any rewrite of the record (a restart, a sync point) drops it
+        b.restarted();
+        assert_eq!(b.verified("sha256:ab"), None);
+        b.keep_verified(&digests(1000));
+        // data of another length than the digests cover
+        fs::write(dir.join("sha256-ab.data"), vec![7u8; 999]).unwrap();
+        let c = try_claim(&dir, "ab").unwrap().unwrap();
+        assert_eq!(c.verified("sha256:ab"), None, "the data changed");
+        // a line that does not parse, or names no sha256, is ignored
+        for bad in [
+            "verified 999 sha256:xyz 4 gzip",
+            "verified 999 md5:00 4 gzip",
+            "verified 999 x 4 lzma",
+            "verified 999",
+        ] {
+            c.write_lock_file(&format!("{:<36} {:>20}\n{bad}\n", c.boot, 999))
+                .unwrap();
+            assert_eq!(c.verified("sha256:ab"), None, "{bad}");
+        }
+        drop(c);
         fs::remove_dir_all(&dir).unwrap();
     }
 
