@@ -24,6 +24,8 @@ harness=$here/../../ctest/harness
 . "$harness/lib.sh"
 # shellcheck source=daemons.sh
 . "$here/daemons.sh"
+# shellcheck source=throttled.sh
+. "$here/throttled.sh"
 
 [ $# -ge 1 ] || { echo "usage: progress.sh --client PREFIX  (patched gRPC build)" >&2; exit 2; }
 prefix=$(cd "$1" 2>/dev/null && pwd) || die "client_progress.sh: no such prefix: $1"
@@ -34,42 +36,10 @@ for f in "$prefix/bin/isulad" "$isula"; do
     [ -x "$f" ] || die "client_progress.sh: $f is not an executable"
 done
 
-if [ -n "${CHECK_RUN_DIR:-}" ]; then
-    run=$CHECK_RUN_DIR
-    [ ! -e "$run" ] || die "client_progress.sh: $run exists; give a new directory"
-    mkdir -p "$run"
-else
-    run=$(mktemp -d /tmp/isula-client-progress.XXXXXX)
-fi
-check_run_dir "$run"
+throttled_start client_progress.sh /tmp/isula-client-progress.XXXXXX
 caps=$run/captures
 mkdir -p "$caps"
-tmux_sock=$run/tmux.sock
-cleanup() {
-    tmux -S "$tmux_sock" kill-server 2>/dev/null || true
-    daemon_stop_all
-    [ -f "$run/proxy.pid" ] && stop_pid faultproxy "$(cat "$run/proxy.pid")"
-    "$here/registries.sh" stop "$run" >/dev/null 2>&1 || true
-    if [ "${KEEP:-0}" = 1 ]; then echo "client_progress.sh: run directory kept: $run"; else rm -rf "$run"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-"$harness/certs.sh" "$run/certs" >/dev/null || die "client_progress.sh: certificates"
-"$here/registries.sh" start "$run" || die "client_progress.sh: registries"
-PLAIN=$(env_get "$run" PLAIN_PORT)
-PROXY=$(pick_free_port "$PLAIN")
-python3 "$here/faultproxy.py" "$PROXY" "$PLAIN" "$run/proxy.log" --resets 0 --rate 1048576 \
-    </dev/null >"$run/proxy.out" 2>&1 &
-echo $! > "$run/proxy.pid"
-
-python3 "$here/../../bench/mkisulad-images.py" "$run/layout" 8 4 1 1 || die "client_progress.sh: images"
-echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$run/policy.json"
-TMPDIR=$run skopeo --policy "$run/policy.json" copy -q --preserve-digests --dest-tls-verify=false \
-    "oci:$run/layout:big" "docker://127.0.0.1:$PLAIN/test/client:v1" || die "client_progress.sh: push"
-layers=$(skopeo inspect --raw "oci:$run/layout:big" |
-    python3 -c 'import json,sys; print(",".join(l["digest"] for l in json.load(sys.stdin)["layers"]))')
-img=127.0.0.1:$PROXY/test/client:v1
+throttled_push 8 test/client:v1
 daemon_start lib "$prefix" "127.0.0.1:$PROXY" || die "client_progress.sh: daemon"
 ld=$(daemon_ld_path "$prefix")
 pull_cmd="LD_LIBRARY_PATH=$ld $isula pull -H $(daemon_sock lib)"

@@ -16,6 +16,8 @@ harness=$here/../../ctest/harness
 . "$harness/lib.sh"
 # shellcheck source=daemons.sh
 . "$here/daemons.sh"
+# shellcheck source=throttled.sh
+. "$here/throttled.sh"
 
 if [ "${1:-}" = --client ]; then # the patched client: client_progress.sh
     shift
@@ -31,43 +33,9 @@ for f in "$stock_prefix/bin/isulad" "$lib_prefix/bin/isulad" "$isula"; do
     [ -x "$f" ] || die "progress.sh: $f is not an executable"
 done
 
-if [ -n "${CHECK_RUN_DIR:-}" ]; then
-    run=$CHECK_RUN_DIR
-    [ ! -e "$run" ] || die "progress.sh: $run exists; give a new directory"
-    mkdir -p "$run"
-else
-    run=$(mktemp -d /tmp/isulad-progress.XXXXXX)
-fi
-check_run_dir "$run"
-tmux_sock=$run/tmux.sock
-cleanup() {
-    tmux -S "$tmux_sock" kill-server 2>/dev/null || true
-    daemon_stop_all
-    [ -f "$run/proxy.pid" ] && stop_pid faultproxy "$(cat "$run/proxy.pid")"
-    "$here/registries.sh" stop "$run" >/dev/null 2>&1 || true
-    if [ "${KEEP:-0}" = 1 ]; then echo "progress.sh: run directory kept: $run"; else rm -rf "$run"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-"$harness/certs.sh" "$run/certs" >/dev/null || die "progress.sh: certificates"
-"$here/registries.sh" start "$run" || die "progress.sh: registries"
-PLAIN=$(env_get "$run" PLAIN_PORT)
-PROXY=$(pick_free_port "$PLAIN")
-python3 "$here/faultproxy.py" "$PROXY" "$PLAIN" "$run/proxy.log" --resets 0 --rate 1048576 \
-    </dev/null >"$run/proxy.out" 2>&1 &
-echo $! > "$run/proxy.pid"
-
+throttled_start progress.sh /tmp/isulad-progress.XXXXXX
 # 3 layers of 4 MiB: about 4 s each at 1 MiB/s
-python3 "$here/../../bench/mkisulad-images.py" "$run/layout" 3 4 1 1 || die "progress.sh: images"
-echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$run/policy.json"
-TMPDIR=$run skopeo --policy "$run/policy.json" copy -q --preserve-digests --dest-tls-verify=false \
-    "oci:$run/layout:big" "docker://127.0.0.1:$PLAIN/test/progress:v1" || die "progress.sh: push"
-read -r layers config < <(skopeo inspect --raw "oci:$run/layout:big" | python3 -c '
-import json, sys
-m = json.load(sys.stdin)
-print(",".join(l["digest"] for l in m["layers"]), m["config"]["digest"])')
-img=127.0.0.1:$PROXY/test/progress:v1
+throttled_push 3 test/progress:v1
 
 capture() { # WHO - run the two pulls, capture frames into $run/WHO/frames-{1,2}
     local who=$1 w n i prev=() cur
