@@ -277,6 +277,11 @@ impl Host for IsuladHost {
         LayerFile::Tar
     }
 
+    /// iSulad's storage unpacks each layer as `layer_verified` hands it over.
+    fn stores_layers_in_order(&self) -> bool {
+        true
+    }
+
     fn store_id(&self) -> PathBuf {
         self.tmpdir.clone()
     }

@@ -109,6 +109,12 @@ pub trait Host: Send + Sync {
     ) -> Result<(), Error> {
         Ok(())
     }
+    /// `layer_verified` stores the layer at once (it takes time, and the
+    /// next layer waits for it): the downloads then get the CPU bottom
+    /// layer first (see pull::priority).
+    fn stores_layers_in_order(&self) -> bool {
+        false
+    }
     /// Stores the layers in order (those `layer_verified` did not store),
     /// then the image under its name.
     fn register(&self, image: &ImageReady<'_>, obs: &dyn Observer) -> Result<(), Error>;

@@ -15,6 +15,7 @@
 pub mod convert;
 pub mod flight;
 pub mod pipeline;
+pub mod priority;
 mod schema1_config;
 
 use std::collections::{HashMap, VecDeque};
@@ -246,7 +247,9 @@ fn download_all<T: Send>(
     side: impl FnOnce() -> Result<T, Error>,
     pipeline: Option<&Pipeline<'_>>,
 ) -> Result<(HashMap<String, Landed>, T), Error> {
-    let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
+    let queue = Mutex::new(jobs.into_iter().enumerate().collect::<VecDeque<_>>());
+    // the bottom layer first, when the host stores layers as they come
+    let order = priority::LayerOrder::new(pipeline.is_some() && cx.host.stores_layers_in_order());
     let landed = Mutex::new(HashMap::new());
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let fail = |e: Error| {
@@ -270,10 +273,11 @@ fn download_all<T: Send>(
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .pop_front();
-                    let Some(job) = job else { break };
+                    let Some((place, job)) = job else { break };
                     if cx.stop.load(Ordering::Relaxed) {
                         break;
                     }
+                    let _turn = order.start(place);
                     let got =
                         panic::catch_unwind(AssertUnwindSafe(|| download_layer(cx, work, &job)))
                             .unwrap_or_else(|p| {
