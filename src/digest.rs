@@ -8,6 +8,9 @@
 
 use std::fmt;
 use std::io::{self, Write};
+use std::mem;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::{self, JoinHandle};
 
 use sha2::{Digest as _, Sha256};
 
@@ -102,6 +105,157 @@ pub fn sha256_of(data: &[u8]) -> String {
     w.finish().digest
 }
 
+/// The blob's sha256: on the download's thread, or on a thread of its own.
+enum BlobHash {
+    Here(Sha256Writer),
+    Beside(Beside),
+}
+
+impl BlobHash {
+    fn size(&self) -> u64 {
+        match self {
+            BlobHash::Here(w) => w.size(),
+            BlobHash::Beside(b) => b.size,
+        }
+    }
+
+    fn finish(self) -> io::Result<Digested> {
+        match self {
+            BlobHash::Here(w) => Ok(w.finish()),
+            BlobHash::Beside(b) => b.finish(),
+        }
+    }
+}
+
+impl Write for BlobHash {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            BlobHash::Here(w) => w.write(buf),
+            BlobHash::Beside(b) => b.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Bytes handed to the hashing thread at a time: with the two in the
+/// channel and the one being hashed, a layer holds 4 of them.
+const BESIDE_CHUNK: usize = 64 << 10;
+
+/// How many chunks the hashing thread hashes between two looks at its
+/// download thread's priority.
+const FOLLOW_EVERY: usize = 16;
+
+/// A thread that hashes the blob while the download's thread decompresses
+/// it and hashes the tar: one layer then uses two cores instead of one.
+/// It takes its download thread's priority as that changes (see
+/// pull::priority).
+struct Beside {
+    chunks: Option<SyncSender<Vec<u8>>>,
+    /// Chunks the thread is done with, to be filled again.
+    spare: Receiver<Vec<u8>>,
+    filling: Vec<u8>,
+    thread: Option<JoinHandle<Sha256Writer>>,
+    size: u64,
+}
+
+impl Beside {
+    fn spawn() -> io::Result<Beside> {
+        let (chunks, incoming) = mpsc::sync_channel::<Vec<u8>>(2);
+        let (back, spare) = mpsc::channel();
+        let download = rustix::thread::gettid();
+        let thread = thread::Builder::new().spawn(move || {
+            let mut hash = Sha256Writer::new();
+            for (n, chunk) in incoming.into_iter().enumerate() {
+                if n % FOLLOW_EVERY == 0 {
+                    follow_priority(download);
+                }
+                hash.hasher.update(&chunk);
+                hash.size += chunk.len() as u64;
+                // the download may have finished: then nobody wants it back
+                let _ = back.send(chunk);
+            }
+            hash
+        })?;
+        Ok(Beside {
+            chunks: Some(chunks),
+            spare,
+            filling: Vec::with_capacity(BESIDE_CHUNK),
+            thread: Some(thread),
+            size: 0,
+        })
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let next = match self.spare.try_recv() {
+            Ok(mut used) => {
+                used.clear();
+                used
+            }
+            Err(_) => Vec::with_capacity(BESIDE_CHUNK),
+        };
+        let full = mem::replace(&mut self.filling, next);
+        let gone = || io::Error::other("the thread hashing the blob has ended");
+        self.chunks
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(full)
+            .map_err(|_| gone())
+    }
+
+    fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
+        let len = data.len();
+        while !data.is_empty() {
+            let n = (BESIDE_CHUNK - self.filling.len()).min(data.len());
+            self.filling.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.filling.len() == BESIDE_CHUNK {
+                self.send()?;
+            }
+        }
+        self.size += len as u64;
+        Ok(len)
+    }
+
+    fn finish(mut self) -> io::Result<Digested> {
+        if !self.filling.is_empty() {
+            self.send()?;
+        }
+        // the thread ends once the channel is closed and empty
+        self.chunks = None;
+        let hash = self
+            .thread
+            .take()
+            .map(JoinHandle::join)
+            .ok_or_else(|| io::Error::other("the blob was hashed already"))?
+            .map_err(|_| io::Error::other("the thread hashing the blob panicked"))?;
+        Ok(hash.finish())
+    }
+}
+
+impl Drop for Beside {
+    /// A download given up: the thread is told to end, and waited for.
+    fn drop(&mut self) {
+        self.chunks = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Gives the calling thread the priority `download` has now.
+fn follow_priority(download: rustix::process::Pid) {
+    use rustix::process::{getpriority_process, setpriority_process};
+    if let (Ok(theirs), Ok(mine)) = (
+        getpriority_process(Some(download)),
+        getpriority_process(None),
+    ) && theirs != mine
+    {
+        let _ = setpriority_process(None, theirs);
+    }
+}
+
 /// What the destination of a layer gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayerFile {
@@ -155,7 +309,7 @@ pub struct LayerDigester<W: Write> {
     /// The destination, for [`LayerFile::Blob`] (for `Tar` it sits at the
     /// end of the decoder).
     out: Option<W>,
-    blob: Sha256Writer,
+    blob: BlobHash,
     decoder: Decoder<W>,
     /// The first decompression error: decoding stops, but the bytes are
     /// still written and hashed, so a bad blob is told by its digest.
@@ -191,7 +345,7 @@ impl<W: Write> LayerDigester<W> {
         };
         Ok(LayerDigester {
             out,
-            blob: Sha256Writer::new(),
+            blob: BlobHash::Here(Sha256Writer::new()),
             decoder,
             decode_error: None,
         })
@@ -203,6 +357,19 @@ impl<W: Write> LayerDigester<W> {
             Compression::Gzip => Decoder::Gzip(Box::new(flate2::write::MultiGzDecoder::new(sink))),
             Compression::Zstd => Decoder::Zstd(Box::new(zstd::stream::write::Decoder::new(sink)?)),
         })
+    }
+
+    /// Hashes the blob on a thread of its own from now on (call it before
+    /// the first byte): for a large layer whose download is in a hurry.
+    pub fn hash_blob_beside(mut self) -> io::Result<Self> {
+        if self.blob.size() > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the blob's hash has begun on this thread",
+            ));
+        }
+        self.blob = BlobHash::Beside(Beside::spawn()?);
+        Ok(self)
     }
 
     /// Takes bytes that are at the destination already (the first part of
@@ -284,7 +451,7 @@ impl<W: Write> LayerDigester<W> {
             }
         }
         let compression = self.compression().unwrap_or(Compression::None);
-        let blob = self.blob.finish();
+        let blob = self.blob.finish()?;
         let (diff, sink_out) = match self.decode_error.take() {
             Some(e) => (Err(e), None),
             None => match Self::finish_decoder(self.decoder, &blob) {
@@ -501,6 +668,64 @@ mod tests {
         assert!(
             tar.absorb(b"abc").is_err(),
             "a tar destination holds other bytes"
+        );
+    }
+
+    /// The blob hashed on a thread of its own gives what one thread gives,
+    /// however the bytes come (around the chunk size in particular), for a
+    /// fresh stream and a resumed one; a digester given up ends its thread.
+    #[test]
+    fn the_blob_hashed_beside_gives_the_same_digests() {
+        let plain = tar_like();
+        let zst = zstd::encode_all(&plain[..], 3).unwrap();
+        for (blob, c) in [
+            (gzip(&plain), Some(Compression::Gzip)),
+            (zst, None),
+            (plain.clone(), None),
+        ] {
+            let k = BESIDE_CHUNK;
+            for chunk in [7, k - 1, k, k + 1, 3 * k + 5, blob.len()] {
+                for file in [LayerFile::Blob, LayerFile::Tar] {
+                    let mut d = LayerDigester::new(Vec::new(), c, file)
+                        .and_then(LayerDigester::hash_blob_beside)
+                        .unwrap();
+                    for piece in blob.chunks(chunk) {
+                        d.write_all(piece).unwrap();
+                    }
+                    assert_eq!(d.received(), blob.len() as u64);
+                    let f = d.finish().unwrap();
+                    let (digests, out) = (f.digests().unwrap(), f.out.unwrap());
+                    assert_eq!(digests.blob.digest, sha256_of(&blob), "{c:?} chunk {chunk}");
+                    assert_eq!(digests.blob.size, blob.len() as u64);
+                    assert_eq!(digests.diff.digest, sha256_of(&plain));
+                    let expected = if file == LayerFile::Tar {
+                        &plain
+                    } else {
+                        &blob
+                    };
+                    assert!(out == *expected, "{file:?}: the destination's bytes");
+                }
+            }
+            let cut = blob.len() / 3;
+            let mut d = LayerDigester::new(Vec::new(), c, LayerFile::Blob)
+                .and_then(LayerDigester::hash_blob_beside)
+                .unwrap();
+            d.absorb(&blob[..cut]).unwrap();
+            d.write_all(&blob[cut..]).unwrap();
+            let digests = d.finish().unwrap().digests().unwrap();
+            assert_eq!(digests.blob.digest, sha256_of(&blob), "{c:?} resumed");
+            assert_eq!(digests.diff.digest, sha256_of(&plain));
+        }
+        let mut given_up = LayerDigester::new(Vec::new(), None, LayerFile::Blob)
+            .and_then(LayerDigester::hash_blob_beside)
+            .unwrap();
+        given_up.write_all(&[1; 3 * BESIDE_CHUNK]).unwrap();
+        drop(given_up);
+        let mut begun = LayerDigester::new(Vec::new(), None, LayerFile::Blob).unwrap();
+        begun.write_all(b"abc").unwrap();
+        assert!(
+            begun.hash_blob_beside().is_err(),
+            "too late to move the hash"
         );
     }
 

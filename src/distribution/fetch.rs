@@ -295,6 +295,7 @@ fn fresh(
     path: &Path,
     compression: Option<Compression>,
     keep: LayerFile,
+    beside: bool,
 ) -> Result<LayerDigester<File>, Error> {
     let file = OpenOptions::new()
         .create(true)
@@ -302,7 +303,10 @@ fn fresh(
         .truncate(true)
         .open(path)
         .map_err(|e| Error::Store(format!("cannot write {}: {e}", path.display())))?;
-    LayerDigester::new(file, compression, keep).map_err(|e| Error::Store(e.to_string()))
+    let digester = LayerDigester::new(file, compression, keep);
+    digester
+        .and_then(|d| if beside { d.hash_blob_beside() } else { Ok(d) })
+        .map_err(|e| Error::Store(e.to_string()))
 }
 
 /// Like [`fresh`], but the bytes already in `path` (the first part of the
@@ -313,6 +317,7 @@ fn resumed(
     path: &Path,
     compression: Option<Compression>,
     limit: u64,
+    beside: bool,
 ) -> Result<LayerDigester<File>, Error> {
     let cannot = |e: io::Error| Error::Store(format!("cannot resume {}: {e}", path.display()));
     let file = OpenOptions::new()
@@ -322,11 +327,14 @@ fn resumed(
         .map_err(cannot)?;
     let held = file.metadata().map_err(cannot)?.len();
     if held > limit {
-        return fresh(path, compression, LayerFile::Blob);
+        return fresh(path, compression, LayerFile::Blob, beside);
     }
     // a clone shares the offset: reading to the end puts the writes after it
     let mut local = file.try_clone().map_err(cannot)?;
     let mut digester = LayerDigester::new(file, compression, LayerFile::Blob).map_err(cannot)?;
+    if beside {
+        digester = digester.hash_blob_beside().map_err(cannot)?;
+    }
     if held == 0 {
         return Ok(digester);
     }
@@ -362,6 +370,7 @@ pub fn fetch_sized_layer(
         path,
         keep,
         resume: false,
+        hash_beside: false,
     };
     fetch_layer_over(&[client], &mut |_, _| {}, &blob, events)
 }
@@ -378,6 +387,9 @@ pub struct Blob<'a> {
     /// the diff_id) from disk and only the rest is fetched, with `Range`.
     /// A layer without a size starts over.
     pub resume: bool,
+    /// Hash the blob on a thread of its own (see
+    /// [`LayerDigester::hash_blob_beside`]).
+    pub hash_beside: bool,
 }
 
 /// Whether a failure on one host may be mended by another: not a cancel,
@@ -406,6 +418,7 @@ pub fn fetch_layer_over(
         path,
         keep,
         resume,
+        hash_beside,
     } = *blob;
     let mut at = 0;
     let mut client = *hosts
@@ -414,8 +427,8 @@ pub fn fetch_layer_over(
     let limit = size.unwrap_or_else(unsized_layer_cap);
     let compression = Compression::from_media_type(media_type);
     let mut digester = match size {
-        Some(size) if resume => resumed(path, compression, size)?,
-        _ => fresh(path, compression, keep)?,
+        Some(size) if resume => resumed(path, compression, size, hash_beside)?,
+        _ => fresh(path, compression, keep, hash_beside)?,
     };
     let mut first = Instant::now();
     let mut attempt = 0;
@@ -468,7 +481,7 @@ pub fn fetch_layer_over(
             Err(Error::Transport { source, .. })
                 if source.code == CURLE_RANGE_ERROR && attempt < client.attempts().max(2) =>
             {
-                digester = fresh(path, compression, keep)?;
+                digester = fresh(path, compression, keep, hash_beside)?;
                 events(FetchEvent::Restarted);
                 continue;
             }
@@ -543,7 +556,7 @@ pub fn fetch_layer_over(
             return Err(mismatch);
         }
         restarted = true;
-        digester = fresh(path, compression, keep)?;
+        digester = fresh(path, compression, keep, hash_beside)?;
         events(FetchEvent::Restarted);
     }
 }

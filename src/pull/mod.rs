@@ -42,6 +42,12 @@ use pipeline::Pipeline;
 /// Most layer downloads one pull runs at once (iSulad's value).
 pub const MAX_CONCURRENT: usize = 5;
 
+/// The size from which a layer's blob is hashed on a thread of its own,
+/// for a host that stores layers as they come (see
+/// [`crate::digest::LayerDigester::hash_blob_beside`]): below it a thread
+/// costs more than it saves.
+pub const HASH_BESIDE_FROM: u64 = 16 << 20;
+
 /// What to pull and how.
 #[derive(Clone, Debug)]
 pub struct PullRequest {
@@ -412,6 +418,9 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
                 cx.obs.observe(Event::Restart { id: digest.clone() })
             }
         };
+        // a host storing layers as they come waits for each in turn: a
+        // large one gets a second core for its blob hash
+        let hash_beside = cx.host.stores_layers_in_order() && job.size >= HASH_BESIDE_FROM;
         let blob = |path, keep, resume| fetch::Blob {
             digest: &job.digest,
             media_type: &job.media_type,
@@ -419,6 +428,7 @@ fn download_layer(cx: &Ctx<'_>, work: &Workdir, job: &Job) -> Result<Option<Land
             path,
             keep,
             resume,
+            hash_beside,
         };
         // this pull's own name for an ingest's data; the ingest stays for
         // the other processes waiting, until the pulls end
