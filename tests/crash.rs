@@ -108,15 +108,7 @@ impl Env {
     }
     /// What is in `.ingest/` besides the index lock.
     fn leftovers(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(self.ingest())
-            .map(|d| {
-                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .filter(|n| n != "index.lock")
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v
+        ingest_leftovers(&self.root())
     }
     /// Bytes of blob `digest` in its ingest file (None: no file).
     fn ingested(&self, digest: &str) -> Option<u64> {

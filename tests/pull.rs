@@ -57,13 +57,7 @@ impl Env {
     }
     /// Files left in `.ingest/` besides the index lock.
     fn leftovers(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.root().join(".ingest")) else {
-            return vec![];
-        };
-        entries
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n != "index.lock")
-            .collect()
+        ingest_leftovers(&self.root())
     }
 }
 

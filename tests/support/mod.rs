@@ -48,6 +48,20 @@ pub fn temp_dir() -> TempDir {
         .expect("create temporary directory")
 }
 
+/// What an embedded store at `root` has in `.ingest/` besides its index
+/// lock, sorted (nothing when there is no `.ingest/`).
+pub fn ingest_leftovers(root: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root.join(".ingest")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "index.lock")
+        .collect();
+    names.sort();
+    names
+}
+
 /// A port that was free on 127.0.0.1 a moment ago (bind to :0, then release).
 /// Servers started on it retry with another port if it got taken meanwhile.
 pub fn free_port() -> u16 {
