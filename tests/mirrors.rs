@@ -129,6 +129,44 @@ fn pull_through_cache_serves_the_blobs() {
     assert_eq!(after, origin_gets, "the cache kept the blobs");
 }
 
+/// `_default/hosts.toml` puts a cache in front of every registry that has
+/// no certs.d directory of its own; one that has a directory keeps to
+/// itself.
+#[test]
+fn the_default_hosts_toml_serves_hosts_without_their_own() {
+    let env = Env::new();
+    let origin = Registry::start(Mode::Http);
+    let built = sample(env.dir.path());
+    push_oci(&built.layout_dir, "v1", &origin, "test/m:v1").unwrap();
+    let front = FaultProxy::for_registry(&origin);
+    let cache = FaultProxy::for_registry(&origin);
+    env.hosts_toml(
+        "_default",
+        &format!("[host.\"{}\"]\ncapabilities = [\"pull\"]\n", cache.url()),
+    );
+    let pulled = env.pull(&front.host(), "s1").unwrap();
+    assert_eq!(pulled.digest, built.manifest_digest);
+    for digest in blobs(&built) {
+        assert_eq!(
+            cache.blob_gets(&digest),
+            1,
+            "{digest} from the default's mirror"
+        );
+        assert_eq!(front.blob_gets(&digest), 0, "{digest} not from the origin");
+    }
+
+    std::fs::create_dir_all(env.certs().join(front.host())).unwrap();
+    env.pull(&front.host(), "s2").unwrap();
+    for digest in blobs(&built) {
+        assert_eq!(
+            cache.blob_gets(&digest),
+            1,
+            "{digest}: the host's own directory wins"
+        );
+        assert_eq!(front.blob_gets(&digest), 1, "{digest} from the origin");
+    }
+}
+
 #[test]
 fn dead_mirror_falls_back_to_the_origin() {
     let env = Env::new();
@@ -323,6 +361,54 @@ fn https_mirror_with_its_own_ca() {
     let after: usize = blobs(&built).iter().map(|d| front.blob_gets(d)).sum();
     assert_eq!(after, before, "nothing from the origin");
     assert_eq!(front.requests("/manifests/"), manifests_before);
+}
+
+/// A mirror that requires a client certificate: without `client` it
+/// refuses the handshake and the origin serves; with the pair named in
+/// hosts.toml (relative to the host's directory) it serves everything.
+#[test]
+fn https_mirror_with_a_client_certificate() {
+    let env = Env::new();
+    let origin = Registry::start(Mode::Http);
+    let mut opts = RegistryOptions::new(Mode::Https);
+    opts.require_client_cert = true;
+    let mirror = Registry::start_with(opts);
+    let built = sample(env.dir.path());
+    push_oci(&built.layout_dir, "v1", &origin, "test/m:v1").unwrap();
+    push_oci(&built.layout_dir, "v1", &mirror, "test/m:v1").unwrap();
+    let front = FaultProxy::for_registry(&origin);
+    let dir = env.certs().join(front.host());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(mirror.ca_file(), dir.join("mirror-ca.crt")).unwrap();
+    let section = format!(
+        "[host.\"{}\"]\ncapabilities = [\"pull\"]\nca = \"mirror-ca.crt\"\n",
+        mirror.url()
+    );
+
+    env.hosts_toml(&front.host(), &section);
+    let pulled = env.pull(&front.host(), "s1").unwrap();
+    assert!(
+        pulled.notes[0].starts_with(&format!("mirror {} failed", mirror.url())),
+        "{:?}",
+        pulled.notes
+    );
+    assert_eq!(front.blob_gets(&built.config_digest), 1);
+
+    let pair = mirror
+        .client_cert()
+        .expect("the registry made a client certificate");
+    std::fs::copy(&pair.cert_file, dir.join("client.cert")).unwrap();
+    std::fs::copy(&pair.key_file, dir.join("client.key")).unwrap();
+    env.hosts_toml(
+        &front.host(),
+        &format!("{section}client = [[\"client.cert\", \"client.key\"]]\n"),
+    );
+    let before: usize = blobs(&built).iter().map(|d| front.blob_gets(d)).sum();
+    let pulled = env.pull(&front.host(), "s2").unwrap();
+    assert!(pulled.notes.is_empty(), "{:?}", pulled.notes);
+    assert!(env.has_image("s2"));
+    let after: usize = blobs(&built).iter().map(|d| front.blob_gets(d)).sum();
+    assert_eq!(after, before, "every blob from the mirror");
 }
 
 #[test]

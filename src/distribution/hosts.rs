@@ -8,9 +8,14 @@
 //! capabilities = ["pull", "resolve"]          # default: both
 //! ca = "mirror-ca.crt"                         # or a list; relative to this directory
 //! skip_verify = false
+//! client = [["client.cert", "client.key"]]     # or "client.pem" (certificate and key)
 //! override_path = false                        # true: the URL's path replaces `/v2`
 //! header = { X-Fleet = "a" }                   # a value or a list of values
 //! ```
+//!
+//! A host without a directory of its own under `<certs_dir>` takes
+//! `<certs_dir>/_default/hosts.toml`, as in containerd (a host directory
+//! without a hosts.toml means no mirrors for that host).
 //!
 //! Mirrors are tried in the file's order, the origin last. The file is
 //! input like any other: at most [`MAX_HOSTS_FILE`] bytes, nesting under
@@ -32,6 +37,8 @@ pub const MAX_DEPTH: usize = 5;
 /// Most `[host."..."]` sections.
 pub const MAX_MIRRORS: usize = 16;
 const FILE_NAME: &str = "hosts.toml";
+/// The directory whose hosts.toml serves every host without its own.
+pub const DEFAULT_DIR: &str = "_default";
 
 /// Where and how to reach one host of the list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,8 +55,17 @@ pub struct Endpoint {
     pub ca: Vec<PathBuf>,
     /// None: as the pull says.
     pub skip_verify: Option<bool>,
+    /// The client certificate presented to this host, if any.
+    pub client: Option<ClientCert>,
     /// Extra request header lines.
     pub headers: Vec<String>,
+}
+
+/// A client certificate file and its key (`None`: in the same file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCert {
+    pub cert: PathBuf,
+    pub key: Option<PathBuf>,
 }
 
 impl Endpoint {
@@ -66,6 +82,8 @@ pub struct HostsFile {
     pub mirrors: Vec<Endpoint>,
     /// The origin when `server` (or the top-level TLS keys) are given.
     pub server: Option<Endpoint>,
+    /// The file these came from (none: there was no file).
+    pub path: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +95,7 @@ struct Top {
     capabilities: Option<Vec<String>>,
     ca: Option<OneOrMany>,
     skip_verify: Option<bool>,
+    client: Option<toml::Value>,
     override_path: Option<bool>,
     header: Option<toml::Table>,
 }
@@ -88,6 +107,7 @@ struct Section {
     capabilities: Option<Vec<String>>,
     ca: Option<OneOrMany>,
     skip_verify: Option<bool>,
+    client: Option<toml::Value>,
     override_path: Option<bool>,
     header: Option<toml::Table>,
 }
@@ -128,7 +148,12 @@ impl<'de> Deserialize<'de> for Ordered {
 
 /// Reads `<certs_dir>/<host>/hosts.toml`; no file means no mirrors.
 pub fn load(certs_dir: &Path, host: &str) -> Result<HostsFile, Error> {
-    let dir = certs_dir.join(host);
+    let own = certs_dir.join(host);
+    let dir = match fs::metadata(&own) {
+        Ok(_) => own,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => certs_dir.join(DEFAULT_DIR),
+        Err(e) => return Err(bad(&own, format!("cannot read it: {e}"))),
+    };
     let path = dir.join(FILE_NAME);
     let meta = match fs::metadata(&path) {
         Ok(m) => m,
@@ -142,7 +167,9 @@ pub fn load(certs_dir: &Path, host: &str) -> Result<HostsFile, Error> {
         ));
     }
     let text = fs::read_to_string(&path).map_err(|e| bad(&path, format!("cannot read it: {e}")))?;
-    parse(&text, &dir).map_err(|why| bad(&path, why))
+    let mut file = parse(&text, &dir).map_err(|why| bad(&path, why))?;
+    file.path = Some(path);
+    Ok(file)
 }
 
 fn bad(path: &Path, why: String) -> Error {
@@ -168,12 +195,14 @@ pub fn parse(text: &str, dir: &Path) -> Result<HostsFile, String> {
         capabilities: top.capabilities,
         ca: top.ca,
         skip_verify: top.skip_verify,
+        client: top.client,
         override_path: top.override_path,
         header: top.header,
     };
     let configured = own.capabilities.is_some()
         || own.ca.is_some()
         || own.skip_verify.is_some()
+        || own.client.is_some()
         || own.override_path.is_some()
         || own.header.is_some();
     if let Some(server) = top.server {
@@ -181,7 +210,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<HostsFile, String> {
         file.server = Some(e);
     } else if configured {
         return Err(
-            "top-level capabilities, ca, skip_verify, override_path or header \
+            "top-level capabilities, ca, skip_verify, client, override_path or header \
                     need a `server = \"https://HOST\"`"
                 .to_string(),
         );
@@ -264,6 +293,10 @@ fn endpoint(url: &str, s: Section, dir: &Path) -> Result<Endpoint, String> {
         Some(OneOrMany::Many(v)) => v,
     };
     let ca = ca.into_iter().map(|p| dir.join(p)).collect();
+    let client = match s.client {
+        Some(v) => client_cert(v, dir)?,
+        None => None,
+    };
     let mut headers = Vec::new();
     for (name, value) in s.header.unwrap_or_default() {
         let values = match value {
@@ -299,8 +332,44 @@ fn endpoint(url: &str, s: Section, dir: &Path) -> Result<Endpoint, String> {
         resolve,
         ca,
         skip_verify: s.skip_verify,
+        client,
         headers,
     })
+}
+
+/// `client` as containerd writes it: `"both.pem"`, `["both.pem"]` or
+/// `[["cert.pem", "key.pem"]]` (an empty key: in the certificate's file),
+/// paths relative to `dir`. libcurl presents one certificate, so a list of
+/// several is refused rather than cut short.
+fn client_cert(v: toml::Value, dir: &Path) -> Result<Option<ClientCert>, String> {
+    use toml::Value::{Array, String as Text};
+    let pair = |cert: &str, key: &str| -> Result<Option<ClientCert>, String> {
+        if cert.is_empty() {
+            return Err("client: the certificate's path is empty".to_string());
+        }
+        Ok(Some(ClientCert {
+            cert: dir.join(cert),
+            key: (!key.is_empty()).then(|| dir.join(key)),
+        }))
+    };
+    let shape = "client: a file, or a [certificate, key] pair in a list";
+    match v {
+        Text(both) => pair(&both, ""),
+        Array(list) => match list.as_slice() {
+            [] => Ok(None),
+            [Text(both)] => pair(both, ""),
+            [Array(p)] => match p.as_slice() {
+                [Text(cert), Text(key)] => pair(cert, key),
+                _ => Err(shape.to_string()),
+            },
+            [_, _, ..] => Err(format!(
+                "client: {} certificates, but one is presented to a host (keep one)",
+                list.len()
+            )),
+            _ => Err(shape.to_string()),
+        },
+        _ => Err(shape.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -353,6 +422,38 @@ override_path = true
     }
 
     #[test]
+    fn client_certificates_as_containerd_writes_them() {
+        let dir = Path::new("/certs/reg");
+        let client = |text: &str| parse(text, dir).unwrap().mirrors[0].client.clone();
+        let both = Some(ClientCert {
+            cert: dir.join("both.pem"),
+            key: None,
+        });
+        assert_eq!(
+            client("[host.\"https://m\"]\nclient = \"both.pem\"\n"),
+            both
+        );
+        assert_eq!(
+            client("[host.\"https://m\"]\nclient = [\"both.pem\"]\n"),
+            both
+        );
+        assert_eq!(
+            client("[host.\"https://m\"]\nclient = [[\"both.pem\", \"\"]]\n"),
+            both
+        );
+        assert_eq!(
+            client("[host.\"https://m\"]\nclient = [[\"c.crt\", \"/k/c.key\"]]\n"),
+            Some(ClientCert {
+                cert: dir.join("c.crt"),
+                key: Some(PathBuf::from("/k/c.key")),
+            })
+        );
+        assert_eq!(client("[host.\"https://m\"]\n"), None);
+        let f = parse("server = \"https://o\"\nclient = \"o.pem\"\n", dir).unwrap();
+        assert_eq!(f.server.unwrap().client.unwrap().cert, dir.join("o.pem"));
+    }
+
+    #[test]
     fn mistakes_name_the_line() {
         let dir = Path::new("/d");
         let e = parse(
@@ -382,8 +483,39 @@ override_path = true
         assert!(e.contains("cannot be set"), "{e}");
         let e = parse("ca = \"x.crt\"\n", dir).unwrap_err();
         assert!(e.contains("need a `server"), "{e}");
+        let e = parse(
+            "[host.\"https://m\"]\nclient = [\"a.pem\", \"b.pem\"]\n",
+            dir,
+        )
+        .unwrap_err();
+        assert!(e.contains("2 certificates"), "{e}");
+        let e = parse("[host.\"https://m\"]\nclient = [[\"a.pem\"]]\n", dir).unwrap_err();
+        assert!(e.contains("pair"), "{e}");
+        let e = parse("[host.\"https://m\"]\nclient = 1\n", dir).unwrap_err();
+        assert!(e.contains("pair"), "{e}");
         let e = parse("[host.\"https://m\".header]\nX = [[[[\"a\"]]]]\n", dir).unwrap_err();
         assert!(e.contains("deeper"), "{e}");
+    }
+
+    /// `_default/hosts.toml` serves a host without a directory of its
+    /// own, its relative paths taken from `_default`; a host directory
+    /// without a hosts.toml keeps its host out of it.
+    #[test]
+    fn hosts_without_a_directory_take_the_default_file() {
+        let root = tempfile::tempdir().unwrap();
+        let default = root.path().join(DEFAULT_DIR);
+        fs::create_dir_all(&default).unwrap();
+        fs::write(
+            default.join(FILE_NAME),
+            "[host.\"https://cache:5000\"]\nca = \"cache.crt\"\n",
+        )
+        .unwrap();
+        let f = load(root.path(), "registry.example:5000").unwrap();
+        assert_eq!(f.mirrors.len(), 1);
+        assert_eq!(f.mirrors[0].ca, [default.join("cache.crt")]);
+        assert_eq!(f.path, Some(default.join(FILE_NAME)));
+        fs::create_dir_all(root.path().join("own:5000")).unwrap();
+        assert_eq!(load(root.path(), "own:5000").unwrap(), HostsFile::default());
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub struct Hosts {
     bundles: Option<PathBuf>,
     /// Every note so far, and how many [`Hosts::new_notes`] gave out.
     notes: Mutex<(Vec<String>, usize)>,
+    /// The hosts.toml read (empty when there was none), for messages.
     file: PathBuf,
 }
 
@@ -68,7 +69,7 @@ impl Hosts {
             list: Vec::new(),
             bundles: None,
             notes: Mutex::new((Vec::new(), 0)),
-            file: config.certs_dir.join(registry).join("hosts.toml"),
+            file: file.path.clone().unwrap_or_default(),
         };
         for e in &file.mirrors {
             let cfg = ClientConfig {
@@ -127,6 +128,10 @@ impl Hosts {
         let mut tls = certs::load(&cfg.certs_dir, &e.authority)?;
         if !e.ca.is_empty() {
             tls.ca_file = Some(self.ca_bundle(&e.ca)?);
+        }
+        if let Some(c) = &e.client {
+            tls.cert_file = Some(c.cert.clone());
+            tls.key_file = Some(c.key.clone().unwrap_or_else(|| c.cert.clone()));
         }
         let route = Route {
             scheme: Some(e.scheme),
