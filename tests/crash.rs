@@ -1,5 +1,6 @@
 //! Crashes and processes: a pull killed with SIGKILL mid-blob leaves the
-//! store valid and its partial blob is resumed by the next pull, and
+//! store valid and its partial blob is resumed by the next pull; one killed
+//! after a layer was verified leaves that layer to be reused unread; and
 //! processes pulling into one store download each blob once. The pulls run
 //! in child processes: this test binary again, running `child_pull`.
 
@@ -286,6 +287,58 @@ fn a_pull_killed_mid_blob_is_resumed_and_leaves_nothing() {
         Vec::<String>::new(),
         "the dead ingest is gone"
     );
+    assert_unpacks_like_reference(&env, "crash:v1", &built);
+}
+
+/// The second kill point: after a layer was verified, while another
+/// still downloads. The verified layer's ingest keeps its digests, so the
+/// next pull neither fetches it again nor reads it back from disk.
+#[test]
+fn a_pull_killed_after_a_layer_was_verified_reuses_it_unread() {
+    let env = Env::new();
+    let reg = Registry::start(Mode::Http);
+    let built = image_with_big_layer(env.dir.path(), 6 << 20);
+    push_oci(&built.layout_dir, "v1", &reg, "test/crash:v1").unwrap();
+    let big = built.layers.last().unwrap().clone();
+    let small = built.layers.first().unwrap().clone();
+    assert_ne!(small.digest, big.digest);
+    let proxy = FaultProxy::for_registry(&reg);
+    // the small layer's answer waits until the child is gone
+    proxy.delay_times(&small.digest, 60_000, 1);
+    let image = format!("{}/test/crash:v1", proxy.host());
+
+    let mut child = env.spawn(&image, "crash:v1", reg.certs_dir());
+    let hex = big.digest.trim_start_matches("sha256:");
+    let lock = env.ingest().join(format!("sha256-{hex}.lock"));
+    let verified = wait_until(HANG, || {
+        std::fs::read_to_string(&lock).is_ok_and(|t| t.contains("\nverified "))
+    });
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(verified, "the child never verified the big layer");
+    assert_eq!(env.images(), Vec::<String>::new());
+    assert_eq!(env.ingested(&big.digest), Some(big.size));
+
+    proxy.clear_rules();
+    let mark = proxy.log_len();
+    let out = finish(env.spawn(&image, "crash:v1", reg.certs_dir())).unwrap();
+    assert!(out.contains("pulled crash:v1"), "{out}");
+    assert!(
+        proxy.blob_gets_since(mark, &big.digest).is_empty(),
+        "the verified layer was fetched again"
+    );
+    let read: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("read "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no read count in {out}"));
+    assert!(
+        read < big.size / 2,
+        "the next pull read {read} bytes: the {}-byte verified layer was read back",
+        big.size
+    );
+    assert_eq!(env.images(), ["crash:v1"]);
+    assert_eq!(env.leftovers(), Vec::<String>::new());
     assert_unpacks_like_reference(&env, "crash:v1", &built);
 }
 
