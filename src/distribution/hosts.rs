@@ -146,7 +146,9 @@ impl<'de> Deserialize<'de> for Ordered {
     }
 }
 
-/// Reads `<certs_dir>/<host>/hosts.toml`; no file means no mirrors.
+/// Reads the hosts.toml of `host`: `<certs_dir>/<host>/hosts.toml`, or
+/// `<certs_dir>/_default/hosts.toml` when the host has no directory; no
+/// file means no mirrors.
 pub fn load(certs_dir: &Path, host: &str) -> Result<HostsFile, Error> {
     let own = certs_dir.join(host);
     let dir = match fs::metadata(&own) {
