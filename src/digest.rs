@@ -564,6 +564,16 @@ mod tests {
         e.finish().unwrap()
     }
 
+    /// `plain` gzipped (as the media type says), zstd'ed and as it is
+    /// (both to be sniffed).
+    fn three_kinds(plain: &[u8]) -> [(Vec<u8>, Option<Compression>); 3] {
+        [
+            (gzip(plain), Some(Compression::Gzip)),
+            (zstd::encode_all(plain, 3).unwrap(), None),
+            (plain.to_vec(), None),
+        ]
+    }
+
     fn run_to(
         blob: &[u8],
         compression: Option<Compression>,
@@ -643,12 +653,7 @@ mod tests {
     #[test]
     fn a_resumed_stream_gives_the_digests_of_the_whole() {
         let plain = tar_like();
-        let zst = zstd::encode_all(&plain[..], 3).unwrap();
-        for (blob, c) in [
-            (gzip(&plain), Some(Compression::Gzip)),
-            (zst, None),
-            (plain.clone(), None),
-        ] {
+        for (blob, c) in three_kinds(&plain) {
             let cuts = [1, 3, 100, blob.len() / 2, blob.len()];
             for cut in cuts.into_iter().filter(|&c| c <= blob.len()) {
                 // the first `cut` bytes are on disk already: the destination
@@ -677,12 +682,7 @@ mod tests {
     #[test]
     fn the_blob_hashed_beside_gives_the_same_digests() {
         let plain = tar_like();
-        let zst = zstd::encode_all(&plain[..], 3).unwrap();
-        for (blob, c) in [
-            (gzip(&plain), Some(Compression::Gzip)),
-            (zst, None),
-            (plain.clone(), None),
-        ] {
+        for (blob, c) in three_kinds(&plain) {
             let k = BESIDE_CHUNK;
             for chunk in [7, k - 1, k, k + 1, 3 * k + 5, blob.len()] {
                 for file in [LayerFile::Blob, LayerFile::Tar] {

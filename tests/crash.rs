@@ -175,6 +175,23 @@ fn image_with_big_layer(dir: &Path, big: usize) -> BuiltImage {
     spec.build(&dir.join("layout"), "v1")
 }
 
+/// The image of the kill tests, pushed as `test/crash:v1`, and its big
+/// (last) layer.
+fn pushed_big_image(env: &Env, reg: &Registry) -> (BuiltImage, BuiltLayer) {
+    let built = image_with_big_layer(env.dir.path(), 6 << 20);
+    push_oci(&built.layout_dir, "v1", reg, "test/crash:v1").unwrap();
+    let big = built.layers.last().unwrap().clone();
+    (built, big)
+}
+
+/// The bytes a child pull read with read(2), from its `read N` line.
+fn read_count(out: &str) -> u64 {
+    out.lines()
+        .find_map(|l| l.strip_prefix("read "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no read count in {out}"))
+}
+
 fn assert_unpacks_like_reference(env: &Env, dest: &str, built: &BuiltImage) {
     let ours = env.dir.path().join("ours");
     let theirs = env.dir.path().join("theirs");
@@ -187,9 +204,7 @@ fn assert_unpacks_like_reference(env: &Env, dest: &str, built: &BuiltImage) {
 fn a_pull_killed_mid_blob_is_resumed_and_leaves_nothing() {
     let env = Env::new();
     let reg = Registry::start(Mode::Http);
-    let built = image_with_big_layer(env.dir.path(), 6 << 20);
-    push_oci(&built.layout_dir, "v1", &reg, "test/crash:v1").unwrap();
-    let big = built.layers.last().unwrap().clone();
+    let (built, big) = pushed_big_image(&env, &reg);
     assert!(
         big.size > 6_000_000,
         "the big layer stays big: {}",
@@ -297,9 +312,7 @@ fn a_pull_killed_mid_blob_is_resumed_and_leaves_nothing() {
 fn a_pull_killed_after_a_layer_was_verified_reuses_it_unread() {
     let env = Env::new();
     let reg = Registry::start(Mode::Http);
-    let built = image_with_big_layer(env.dir.path(), 6 << 20);
-    push_oci(&built.layout_dir, "v1", &reg, "test/crash:v1").unwrap();
-    let big = built.layers.last().unwrap().clone();
+    let (built, big) = pushed_big_image(&env, &reg);
     let small = built.layers.first().unwrap().clone();
     assert_ne!(small.digest, big.digest);
     let proxy = FaultProxy::for_registry(&reg);
@@ -327,11 +340,7 @@ fn a_pull_killed_after_a_layer_was_verified_reuses_it_unread() {
         proxy.blob_gets_since(mark, &big.digest).is_empty(),
         "the verified layer was fetched again"
     );
-    let read: u64 = out
-        .lines()
-        .find_map(|l| l.strip_prefix("read "))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no read count in {out}"));
+    let read = read_count(&out);
     assert!(
         read < big.size / 2,
         "the next pull read {read} bytes: the {}-byte verified layer was read back",
@@ -395,11 +404,7 @@ fn processes_pulling_into_one_store_download_each_blob_once() {
         .filter(|o| o.contains(&format!("waiting {}", mid.digest)))
     {
         waited_for_mid += 1;
-        let read: u64 = out
-            .lines()
-            .find_map(|l| l.strip_prefix("read "))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no read count in {out}"));
+        let read = read_count(out);
         assert!(
             read < mid.size,
             "a waiting pull read {read} bytes, the layer it waited for is {}: read back",

@@ -55,6 +55,20 @@ impl Env {
     fn pull(&self, req: &PullRequest, obs: &dyn Observer) -> Result<Pulled, Error> {
         pull::pull(req, &EmbeddedHost::new(self.store()), obs)
     }
+    /// Pulls `<reg_host>/<repo_tag>` as `dest` (plain http allowed), which
+    /// must succeed, recording what it reports.
+    fn pull_recorded(
+        &self,
+        reg_host: &str,
+        repo_tag: &str,
+        dest: &str,
+        certs_dir: &Path,
+    ) -> (Pulled, Recorder) {
+        let rec = Recorder::default();
+        let req = self.request(reg_host, repo_tag, dest, certs_dir, true);
+        let pulled = self.pull(&req, &rec).unwrap();
+        (pulled, rec)
+    }
     /// Files left in `.ingest/` besides the index lock.
     fn leftovers(&self) -> Vec<String> {
         ingest_leftovers(&self.root())
@@ -465,15 +479,7 @@ fn transient_failures_are_retried_and_resumed() {
     proxy.status(&built.config_digest, 429, 1, &[("Retry-After", "1")]);
     proxy.status("/manifests/", 502, 1, &[]);
 
-    let rec = Recorder::default();
-    let req = env.request(
-        &proxy.host(),
-        "test/flaky:v1",
-        "flaky:v1",
-        reg.certs_dir(),
-        true,
-    );
-    env.pull(&req, &rec).unwrap();
+    let (_, rec) = env.pull_recorded(&proxy.host(), "test/flaky:v1", "flaky:v1", reg.certs_dir());
     assert_eq!(
         proxy.blob_gets(&big.digest),
         2,
@@ -508,15 +514,7 @@ fn a_download_cut_after_bytes_came_is_resumed_at_once() {
     let proxy = FaultProxy::for_registry(&reg);
     proxy.reset_after(&big.digest, 2 << 20, 1);
 
-    let rec = Recorder::default();
-    let req = env.request(
-        &proxy.host(),
-        "test/cut:v1",
-        "cut:v1",
-        reg.certs_dir(),
-        true,
-    );
-    env.pull(&req, &rec).unwrap();
+    let (_, rec) = env.pull_recorded(&proxy.host(), "test/cut:v1", "cut:v1", reg.certs_dir());
     assert_eq!(
         proxy.blob_gets(&big.digest),
         2,
@@ -547,15 +545,7 @@ fn a_bad_blob_is_fetched_again_then_fails_cleanly() {
     let proxy = FaultProxy::for_registry(&reg);
 
     proxy.corrupt(&layer, 1);
-    let rec = Recorder::default();
-    let req = env.request(
-        &proxy.host(),
-        "test/bad:v1",
-        "bad:v1",
-        reg.certs_dir(),
-        true,
-    );
-    env.pull(&req, &rec).unwrap();
+    let (_, rec) = env.pull_recorded(&proxy.host(), "test/bad:v1", "bad:v1", reg.certs_dir());
     assert!(
         rec.reports()
             .contains(&Event::Restart { id: layer.clone() })
@@ -698,18 +688,7 @@ fn layers_already_stored_are_not_downloaded() {
         &Silent,
     )
     .unwrap();
-    let rec = Recorder::default();
-    env.pull(
-        &env.request(
-            &proxy.host(),
-            "test/bigger:v1",
-            "bigger",
-            reg.certs_dir(),
-            true,
-        ),
-        &rec,
-    )
-    .unwrap();
+    let (_, rec) = env.pull_recorded(&proxy.host(), "test/bigger:v1", "bigger", reg.certs_dir());
     let (shared, new) = b.layers.split_at(a.layers.len());
     for l in shared {
         assert_eq!(proxy.blob_gets(&l.digest), 1, "{} fetched again", l.digest);
