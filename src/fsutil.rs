@@ -209,27 +209,35 @@ pub fn open_lock(path: &Path, mode: u32) -> io::Result<File> {
 /// must be a regular file. For files that outlive the process that wrote
 /// them (a download to resume, a lock that records something).
 pub fn open_rw(path: &Path, mode: u32) -> io::Result<File> {
-    let created = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path);
-    let file = match created {
-        Ok(file) => {
-            file.set_permissions(Permissions::from_mode(mode))?;
-            return Ok(file);
+    // another process may remove the file between the failed create and
+    // the open (a lock file's last holder does): then it is created again
+    let mut tries = 0;
+    let file = loop {
+        let created = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path);
+        match created {
+            Ok(file) => {
+                file.set_permissions(Permissions::from_mode(mode))?;
+                return Ok(file);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !is_symlink(path) => {}
+            Err(e) => return Err(planted_link(path, e)),
         }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !is_symlink(path) => {
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                .open(path)
-                .map_err(|e| planted_link(path, e))?
+        let existing = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path);
+        match existing {
+            Ok(file) => break file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < OPEN_RACE_TRIES => tries += 1,
+            Err(e) => return Err(planted_link(path, e)),
         }
-        Err(e) => return Err(planted_link(path, e)),
     };
     if !file.metadata()?.is_file() {
         return Err(io::Error::other(format!(
@@ -239,6 +247,10 @@ pub fn open_rw(path: &Path, mode: u32) -> io::Result<File> {
     }
     Ok(file)
 }
+
+/// How often [`open_rw`] creates a file again that vanished between its
+/// create and its open, before it gives up.
+const OPEN_RACE_TRIES: u32 = 100;
 
 fn is_symlink(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
@@ -508,6 +520,32 @@ mod tests {
         let name = t.file_name().unwrap().to_str().unwrap();
         assert!(name.starts_with("registry-") && name.len() == "registry-".len() + 6);
         assert_eq!(mode_of(&t), 0o700);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A file removed and created again by another thread while
+    /// `open_rw` opens it (a lock file whose holder removes it as others
+    /// come): every open succeeds, never with "No such file or directory".
+    #[test]
+    fn open_rw_survives_the_file_being_removed_meanwhile() {
+        let dir = scratch("race");
+        let path = dir.join("x.lock");
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = fs::remove_file(&path);
+                    let _ = fs::write(&path, b"");
+                }
+            });
+            for _ in 0..50_000 {
+                if let Err(e) = open_rw(&path, 0o600) {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    panic!("open_rw failed: {e}");
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
         fs::remove_dir_all(&dir).unwrap();
     }
 }
